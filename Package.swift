@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+//
+// riad: a terminal lab for inpainting-based visual anomaly detection.
+//
+// Modules depend one way, from the C edge up to the thin executable
+// (docs/architecture.md draws the map):
+//
+//   C edge      CBLAS CPNG CSixel CEditLine (system libraries), CShims (C)
+//   numerics    RiadTensor -> RiadNN -> RiadMethod
+//   pictures    RiadImage (PNG, colour maps, drawing, terminal display)
+//   data        RiadData (MVTec folders, synthetic textures)
+//   language    RiadLang (lexer, parser, evaluator, builtin registry)
+//   bindings    RiadBuiltins (every builtin, declared once)
+//   front ends  RiadREPL (libedit), RiadCLI (command line, render, docs, bench)
+//   executable  riad
+import PackageDescription
+
+let fast: [SwiftSetting] = [
+  .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+  name: "riad",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "riad", targets: ["riad"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    // MARK: C edge
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                   providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CSixel", pkgConfig: "libsixel",
+                   providers: [.apt(["libsixel-dev"])]),
+    .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
+                   providers: [.apt(["libedit-dev"])]),
+    .target(name: "CShims", dependencies: ["CEditLine"]),
+
+    // MARK: numerics
+    .target(name: "RiadTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+    .target(name: "RiadNN", dependencies: ["RiadTensor"], swiftSettings: fast),
+    .target(name: "RiadMethod", dependencies: ["RiadNN"], swiftSettings: fast),
+
+    // MARK: pictures and data
+    .target(name: "RiadImage", dependencies: ["RiadTensor", "CPNG", "CSixel", "CShims"],
+            swiftSettings: fast),
+    .target(name: "RiadData", dependencies: ["RiadImage"], swiftSettings: fast),
+
+    // MARK: language and front ends
+    .target(name: "RiadLang", dependencies: ["RiadTensor", "CShims"]),
+    .target(name: "RiadBuiltins",
+            dependencies: ["RiadLang", "RiadMethod", "RiadImage", "RiadData"]),
+    .target(name: "RiadREPL", dependencies: ["RiadBuiltins", "CShims"]),
+    .target(name: "RiadCLI", dependencies: [
+      "RiadREPL", "RiadBuiltins",
+      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ]),
+    .executableTarget(name: "riad", dependencies: ["RiadCLI"]),
+
+    // MARK: tests
+    .target(name: "RiadTestSupport", dependencies: ["RiadTensor"], path: "Tests/RiadTestSupport"),
+    .testTarget(name: "RiadTensorTests", dependencies: ["RiadTensor", "RiadTestSupport"]),
+    .testTarget(name: "RiadNNTests", dependencies: ["RiadNN", "RiadMethod", "RiadTestSupport"]),
+    .testTarget(name: "RiadMethodTests",
+                dependencies: ["RiadMethod", "RiadData", "RiadTestSupport"]),
+    .testTarget(name: "RiadImageTests", dependencies: ["RiadImage", "RiadTestSupport", "CSixel"]),
+    .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadBuiltins", "RiadTestSupport"]),
+    .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,169 @@
+import Foundation
+
+/// Binary elementwise operations with NumPy broadcasting.
+public enum BinaryOp: String, CaseIterable {
+  case add = "+", sub = "-", mul = "*", div = "/", pow = "^"
+  case maximum = "maximum", minimum = "minimum"
+  case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
+
+  var isComparison: Bool {
+    switch self { case .eq, .ne, .lt, .le, .gt, .ge: return true; default: return false }
+  }
+}
+
+/// Unary elementwise operations.
+public enum UnaryOp: String, CaseIterable {
+  case neg, exp, log, sqrt, abs, relu, sigmoid, tanh, square, floor, ceil, round
+}
+
+extension Tensor {
+  // MARK: - Binary
+
+  /// `a op b` elementwise, broadcasting as NumPy does. Comparisons give 0/1.
+  public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) throws -> Tensor {
+    guard let out = Broadcast.shape(a.shape, b.shape) else {
+      throw TensorError("'\(op.rawValue)': shapes \(a.shape.shapeString) and \(b.shape.shapeString) do not broadcast")
+    }
+    let values: [Float]
+    switch op {
+    case .add: values = Broadcast.zip(a, b, out, +)
+    case .sub: values = Broadcast.zip(a, b, out, -)
+    case .mul: values = Broadcast.zip(a, b, out, *)
+    case .div: values = Broadcast.zip(a, b, out, /)
+    case .pow: values = Broadcast.zip(a, b, out) { Foundation.pow($0, $1) }
+    case .maximum: values = Broadcast.zip(a, b, out) { Swift.max($0, $1) }
+    case .minimum: values = Broadcast.zip(a, b, out) { Swift.min($0, $1) }
+    case .eq: values = Broadcast.zip(a, b, out) { $0 == $1 ? 1 : 0 }
+    case .ne: values = Broadcast.zip(a, b, out) { $0 != $1 ? 1 : 0 }
+    case .lt: values = Broadcast.zip(a, b, out) { $0 < $1 ? 1 : 0 }
+    case .le: values = Broadcast.zip(a, b, out) { $0 <= $1 ? 1 : 0 }
+    case .gt: values = Broadcast.zip(a, b, out) { $0 > $1 ? 1 : 0 }
+    case .ge: values = Broadcast.zip(a, b, out) { $0 >= $1 ? 1 : 0 }
+    }
+    let y = Tensor(shape: out, data: values)
+    if op.isComparison { return y }
+    let (sa, sb) = (a.shape, b.shape)
+    return y.record(op.rawValue, [a, b]) { g in
+      func down(_ t: Tensor, _ s: [Int]) -> Tensor { Broadcast.reduce(t, to: s) }
+      func z(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        Tensor(shape: out, data: Broadcast.zip(x, y, out, f))
+      }
+      switch op {
+      // d(a+b) = g, g
+      case .add: return [down(g, sa), down(g, sb)]
+      // d(a-b) = g, -g
+      case .sub: return [down(g, sa), down(g.map { -$0 }, sb)]
+      // d(a*b) = g*b, g*a
+      case .mul: return [a.requiresGrad ? down(z(g, b, *), sa) : nil,
+                         b.requiresGrad ? down(z(g, a, *), sb) : nil]
+      // d(a/b) = g/b, -g*a/b²  = -g*y/b
+      case .div:
+        let gb = b.requiresGrad ? down(z(z(g, y, *), b) { -$0 / $1 }, sb) : nil
+        return [a.requiresGrad ? down(z(g, b, /), sa) : nil, gb]
+      // d(a^b) = g*b*a^(b-1), g*y*ln(a)
+      case .pow:
+        let ga = a.requiresGrad
+          ? down(z(g, z(a, b) { $1 * Foundation.pow($0, $1 - 1) }, *), sa) : nil
+        let gb = b.requiresGrad ? down(z(z(g, y, *), a) { $0 * Foundation.log($1) }, sb) : nil
+        return [ga, gb]
+      // the gradient goes to the larger (smaller) operand; ties go to a
+      case .maximum, .minimum:
+        let pickA = z(a, b) { op == .maximum ? ($0 >= $1 ? 1 : 0) : ($0 <= $1 ? 1 : 0) }
+        return [down(z(g, pickA, *), sa), down(z(g, pickA) { $0 * (1 - $1) }, sb)]
+      default: return [nil, nil]
+      }
+    }
+  }
+
+  public static func + (a: Tensor, b: Tensor) throws -> Tensor { try binary(a, b, .add) }
+  public static func - (a: Tensor, b: Tensor) throws -> Tensor { try binary(a, b, .sub) }
+  public static func * (a: Tensor, b: Tensor) throws -> Tensor { try binary(a, b, .mul) }
+  public static func / (a: Tensor, b: Tensor) throws -> Tensor { try binary(a, b, .div) }
+  public static func + (a: Tensor, b: Float) -> Tensor { try! binary(a, Tensor(scalar: b), .add) }
+  public static func - (a: Tensor, b: Float) -> Tensor { try! binary(a, Tensor(scalar: b), .sub) }
+  public static func * (a: Tensor, b: Float) -> Tensor { try! binary(a, Tensor(scalar: b), .mul) }
+  public static func / (a: Tensor, b: Float) -> Tensor { try! binary(a, Tensor(scalar: b), .div) }
+  public static func - (a: Float, b: Tensor) -> Tensor { try! binary(Tensor(scalar: a), b, .sub) }
+  public static func * (a: Float, b: Tensor) -> Tensor { try! binary(Tensor(scalar: a), b, .mul) }
+  public static prefix func - (a: Tensor) -> Tensor { a.unary(.neg) }
+
+  // MARK: - Unary
+
+  /// Applies `op` to every element.
+  public func unary(_ op: UnaryOp) -> Tensor {
+    let x = self
+    let y: Tensor
+    switch op {
+    case .neg: y = map { -$0 }
+    case .exp: y = map { Foundation.exp($0) }
+    case .log: y = map { Foundation.log($0) }
+    case .sqrt: y = map { $0.squareRoot() }
+    case .abs: y = map { Swift.abs($0) }
+    case .relu: y = map { $0 > 0 ? $0 : 0 }
+    case .sigmoid: y = map { 1 / (1 + Foundation.exp(-$0)) }
+    case .tanh: y = map { Foundation.tanh($0) }
+    case .square: y = map { $0 * $0 }
+    case .floor: return map { $0.rounded(.down) }
+    case .ceil: return map { $0.rounded(.up) }
+    case .round: return map { $0.rounded(.toNearestOrEven) }
+    }
+    return y.record(op.rawValue, [x]) { g in
+      switch op {
+      case .neg: return [g.map { -$0 }]
+      case .exp: return [g.zipMap(y) { $0 * $1 }]                       // e^x
+      case .log: return [g.zipMap(x) { $0 / $1 }]                       // 1/x
+      case .sqrt: return [g.zipMap(y) { $0 / (2 * $1) }]                // 1/(2√x)
+      case .abs: return [g.zipMap(x) { $1 > 0 ? $0 : ($1 < 0 ? -$0 : 0) }]
+      case .relu: return [g.zipMap(x) { $1 > 0 ? $0 : 0 }]
+      case .sigmoid: return [g.zipMap(y) { $0 * $1 * (1 - $1) }]        // σ(1-σ)
+      case .tanh: return [g.zipMap(y) { $0 * (1 - $1 * $1) }]           // 1-tanh²
+      case .square: return [g.zipMap(x) { 2 * $0 * $1 }]
+      default: return [nil]
+      }
+    }
+  }
+
+  public func relu() -> Tensor { unary(.relu) }
+  public func sigmoid() -> Tensor { unary(.sigmoid) }
+  public func tanh() -> Tensor { unary(.tanh) }
+  public func exp() -> Tensor { unary(.exp) }
+  public func log() -> Tensor { unary(.log) }
+  public func sqrt() -> Tensor { unary(.sqrt) }
+  public func square() -> Tensor { unary(.square) }
+
+  /// Limits every element to [lo, hi]; the gradient passes where it was inside.
+  public func clamp(_ lo: Float, _ hi: Float) -> Tensor {
+    let x = self
+    return map { Swift.min(Swift.max($0, lo), hi) }.record("clamp", [x]) { g in
+      [g.zipMap(x) { $1 >= lo && $1 <= hi ? $0 : 0 }]
+    }
+  }
+
+  // MARK: - Raw maps (no autograd)
+
+  /// A new tensor of `f` applied to each element, not recorded.
+  @inline(__always)
+  public func map(_ f: (Float) -> Float) -> Tensor {
+    var out = [Float](repeating: 0, count: count)
+    data.withUnsafeBufferPointer { p in
+      out.withUnsafeMutableBufferPointer { o in
+        for i in 0..<p.count { o[i] = f(p[i]) }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+
+  /// `f` over two same-shape tensors, not recorded.
+  @inline(__always)
+  func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    var out = [Float](repeating: 0, count: count)
+    data.withUnsafeBufferPointer { p in
+      other.data.withUnsafeBufferPointer { q in
+        out.withUnsafeMutableBufferPointer { o in
+          for i in 0..<p.count { o[i] = f(p[i], q[i]) }
+        }
+      }
+    }
+    return Tensor(shape: shape, data: out)
+  }
+}

@@ -1,0 +1,249 @@
+/// Shape changes, indexing, slicing and joining.
+
+/// One index in a subscript: a single position (drops the dimension) or a
+/// Python-style slice `start:stop:step` (keeps it). nil bounds mean "from the
+/// start" / "to the end" in the direction of the step.
+public enum TensorIndex: Equatable {
+  case at(Int)
+  case slice(start: Int?, stop: Int?, step: Int)
+  public static let all = TensorIndex.slice(start: nil, stop: nil, step: 1)
+}
+
+extension Tensor {
+  // MARK: - Reshape and permute
+
+  /// The same values in a new shape; one extent may be -1 (inferred).
+  public func reshaped(_ newShape: [Int]) throws -> Tensor {
+    var s = newShape
+    let unknown = s.indices.filter { s[$0] == -1 }
+    if unknown.count > 1 { throw TensorError("reshape: at most one extent may be -1, got \(newShape.shapeString)") }
+    if let u = unknown.first {
+      let known = s.enumerated().filter { $0.offset != u }.map(\.element).product
+      guard known > 0, count % known == 0 else {
+        throw TensorError("reshape: cannot reshape \(shape.shapeString) (\(count) elements) into \(newShape.shapeString)")
+      }
+      s[u] = count / known
+    }
+    guard s.allSatisfy({ $0 >= 0 }), s.product == count else {
+      throw TensorError("reshape: cannot reshape \(shape.shapeString) (\(count) elements) into \(newShape.shapeString)")
+    }
+    let x = self
+    return Tensor(shape: s, data: data).record("reshape", [x]) { g in
+      [Tensor(shape: x.shape, data: g.data)]
+    }
+  }
+
+  /// Reorders the dimensions: result dimension i is this tensor's `order[i]`.
+  public func permuted(_ order: [Int]) throws -> Tensor {
+    guard order.count == rank, Set(order) == Set(0..<rank) else {
+      throw TensorError("permute: order \(order.shapeString) is not a permutation of 0..<\(rank) for shape \(shape.shapeString)")
+    }
+    let x = self
+    let out = permuteData(order)
+    var inverse = [Int](repeating: 0, count: rank)
+    for (i, o) in order.enumerated() { inverse[o] = i }
+    return out.record("permute", [x]) { g in [g.permuteData(inverse)] }
+  }
+
+  func permuteData(_ order: [Int]) -> Tensor {
+    let st = strides
+    let offsets = order.map { d in (0..<shape[d]).map { $0 * st[d] } }
+    let newShape = order.map { shape[$0] }
+    return Tensor(shape: newShape, data: gather(offsets, newShape))
+  }
+
+  /// Collects `data[Σ offsets[d][i_d]]` for every multi-index of `outShape`.
+  func gather(_ offsets: [[Int]], _ outShape: [Int]) -> [Float] {
+    let n = outShape.product
+    var out = [Float](repeating: 0, count: n)
+    if n == 0 { return out }
+    let r = offsets.count
+    if r == 0 { return [data[0]] }
+    data.withUnsafeBufferPointer { p in
+      out.withUnsafeMutableBufferPointer { o in
+        var index = [Int](repeating: 0, count: r)
+        var base = offsets.reduce(0) { $0 + $1[0] } - offsets[r - 1][0]
+        let last = offsets[r - 1]
+        var k = 0
+        while k < n {
+          for off in last { o[k] = p[base + off]; k += 1 }
+          var d = r - 2
+          while d >= 0 {
+            base -= offsets[d][index[d]]
+            index[d] += 1
+            if index[d] < outShape[d] { base += offsets[d][index[d]]; break }
+            index[d] = 0; base += offsets[d][0]
+            d -= 1
+          }
+          if d < 0 { break }
+        }
+      }
+    }
+    return out
+  }
+
+  // MARK: - Subscripts
+
+  /// The positions each subscript selects, and whether the dimension stays.
+  func resolve(_ subscripts: [TensorIndex]) throws -> (positions: [[Int]], kept: [Bool]) {
+    guard subscripts.count <= rank else {
+      throw TensorError("index: \(subscripts.count) indices for a tensor of rank \(rank) (shape \(shape.shapeString))")
+    }
+    var positions: [[Int]] = [], kept: [Bool] = []
+    for d in 0..<rank {
+      let n = shape[d]
+      switch d < subscripts.count ? subscripts[d] : .all {
+      case .at(let i):
+        let j = i < 0 ? i + n : i
+        guard j >= 0 && j < n else {
+          throw TensorError("index \(i) is out of range for dimension \(d) of extent \(n) (shape \(shape.shapeString))")
+        }
+        positions.append([j]); kept.append(false)
+      case .slice(let start, let stop, let step):
+        guard step != 0 else { throw TensorError("slice step cannot be zero") }
+        positions.append(Tensor.slicePositions(n, start, stop, step)); kept.append(true)
+      }
+    }
+    return (positions, kept)
+  }
+
+  /// Python's slice semantics for one dimension of extent `n`.
+  static func slicePositions(_ n: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> [Int] {
+    func clampIndex(_ v: Int, _ lo: Int, _ hi: Int) -> Int {
+      let w = v < 0 ? v + n : v
+      return Swift.min(Swift.max(w, lo), hi)
+    }
+    if step > 0 {
+      let a = start.map { clampIndex($0, 0, n) } ?? 0
+      let b = stop.map { clampIndex($0, 0, n) } ?? n
+      return a < b ? Array(stride(from: a, to: b, by: step)) : []
+    } else {
+      let a = start.map { clampIndex($0, -1, n - 1) } ?? n - 1
+      let b = stop.map { clampIndex($0, -1, n - 1) } ?? -1
+      return a > b ? Array(stride(from: a, to: b, by: step)) : []
+    }
+  }
+
+  private var strides: [Int] {
+    var s = [Int](repeating: 1, count: rank)
+    if rank > 1 { for d in stride(from: rank - 2, through: 0, by: -1) { s[d] = s[d + 1] * shape[d + 1] } }
+    return s
+  }
+
+  /// `t[i, a:b, ::s]`: integers drop their dimension, slices keep it.
+  public func indexed(_ subscripts: [TensorIndex]) throws -> Tensor {
+    let (positions, kept) = try resolve(subscripts)
+    let st = strides
+    let offsets = positions.enumerated().map { d, ps in ps.map { $0 * st[d] } }
+    let full = positions.map(\.count)
+    let values = gather(offsets, full)
+    let outShape = zip(full, kept).filter(\.1).map(\.0)
+    let x = self
+    return Tensor(shape: outShape, data: values).record("index", [x]) { g in
+      var gx = [Float](repeating: 0, count: x.count)
+      var k = 0
+      Tensor.forEachOffset(offsets) { off in gx[off] += g.data[k]; k += 1 }
+      return [Tensor(shape: x.shape, data: gx)]
+    }
+  }
+
+  /// Writes `value` (broadcast to the selection) into the selected elements,
+  /// in place: `img[:, 10:20, 10:20] = 0`.
+  public func assign(_ subscripts: [TensorIndex], _ value: Tensor) throws {
+    let (positions, kept) = try resolve(subscripts)
+    let st = strides
+    let offsets = positions.enumerated().map { d, ps in ps.map { $0 * st[d] } }
+    let selShape = zip(positions.map(\.count), kept).filter(\.1).map(\.0)
+    guard let b = Broadcast.shape(selShape, value.shape), b == selShape else {
+      throw TensorError("index assignment: a value of shape \(value.shape.shapeString) does not fit the selection \(selShape.shapeString)")
+    }
+    let v = Broadcast.expand(value.detached(), to: selShape).data
+    var k = 0
+    data.withUnsafeMutableBufferPointer { p in
+      Tensor.forEachOffset(offsets) { off in p[off] = v[k]; k += 1 }
+    }
+  }
+
+  /// Calls `body` with `Σ offsets[d][i_d]` for every multi-index, in row-major order.
+  static func forEachOffset(_ offsets: [[Int]], _ body: (Int) -> Void) {
+    let r = offsets.count
+    if r == 0 { body(0); return }
+    if offsets.contains(where: { $0.isEmpty }) { return }
+    var index = [Int](repeating: 0, count: r)
+    while true {
+      var off = 0
+      for d in 0..<r { off += offsets[d][index[d]] }
+      body(off)
+      var d = r - 1
+      while d >= 0 {
+        index[d] += 1
+        if index[d] < offsets[d].count { break }
+        index[d] = 0; d -= 1
+      }
+      if d < 0 { return }
+    }
+  }
+
+  // MARK: - Joining
+
+  /// Joins tensors along an existing dimension; all other extents must agree.
+  public static func cat(_ tensors: [Tensor], dim: Int = 0) throws -> Tensor {
+    guard let first = tensors.first else { throw TensorError("cat: expected at least one tensor") }
+    let d = try first.axis(dim, "cat")
+    for (i, t) in tensors.enumerated() {
+      var a = t.shape, b = first.shape
+      guard a.count == b.count else {
+        throw TensorError("cat: tensor \(i) has shape \(t.shape.shapeString), tensor 0 has \(first.shape.shapeString)")
+      }
+      a[d] = 0; b[d] = 0
+      guard a == b else {
+        throw TensorError("cat: tensor \(i) has shape \(t.shape.shapeString), expected \(first.shape.shapeString) except in dim \(d)")
+      }
+    }
+    let outer = first.shape[..<d].reduce(1, *)
+    let inner = first.shape[(d + 1)...].reduce(1, *)
+    let sizes = tensors.map { $0.shape[d] * inner }
+    let row = sizes.reduce(0, +)
+    var out = [Float](repeating: 0, count: outer * row)
+    out.withUnsafeMutableBufferPointer { o in
+      var col = 0
+      for (t, size) in zip(tensors, sizes) {
+        t.data.withUnsafeBufferPointer { p in
+          for a in 0..<outer {
+            (o.baseAddress! + a * row + col).update(from: p.baseAddress! + a * size, count: size)
+          }
+        }
+        col += size
+      }
+    }
+    var shape = first.shape
+    shape[d] = tensors.map { $0.shape[d] }.reduce(0, +)
+    return Tensor(shape: shape, data: out).record("cat", tensors) { g in
+      var col = 0
+      return zip(tensors, sizes).map { t, size in
+        defer { col += size }
+        guard t.requiresGrad else { return nil }
+        var gt = [Float](repeating: 0, count: outer * size)
+        for a in 0..<outer {
+          for i in 0..<size { gt[a * size + i] = g.data[a * row + col + i] }
+        }
+        return Tensor(shape: t.shape, data: gt)
+      }
+    }
+  }
+
+  /// Joins same-shape tensors along a new dimension.
+  public static func stack(_ tensors: [Tensor], dim: Int = 0) throws -> Tensor {
+    guard let first = tensors.first else { throw TensorError("stack: expected at least one tensor") }
+    let d = dim < 0 ? dim + first.rank + 1 : dim
+    guard d >= 0 && d <= first.rank else {
+      throw TensorError("stack: dim \(dim) is out of range for tensors of rank \(first.rank)")
+    }
+    for (i, t) in tensors.enumerated() where t.shape != first.shape {
+      throw TensorError("stack: tensor \(i) has shape \(t.shape.shapeString), tensor 0 has \(first.shape.shapeString)")
+    }
+    var s = first.shape
+    s.insert(1, at: d)
+    return try cat(tensors.map { try $0.reshaped(s) }, dim: d)
+  }
+}
