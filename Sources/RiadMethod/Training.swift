@@ -1,0 +1,115 @@
+import Foundation
+import RiadNN
+import RiadTensor
+
+/// Stopped by the caller's interrupt check at a step boundary.
+public struct TrainingInterrupted: Error {
+  public let completedSteps: Int
+}
+
+/// Where a training run is, for progress displays.
+public struct TrainingProgress {
+  public let epoch: Int, epochs: Int, step: Int, steps: Int
+  public let loss: Float, elapsed: Double
+}
+
+/// RIAD training (paper Algorithm 2, with the choices of SPEC section 5).
+public enum Training {
+  /// One optimisation step on batch `x`: n masks of cell size k shared by the
+  /// batch, the composed inpainting, the RIAD loss, backward, then the
+  /// optimizer. A non-finite loss throws before any parameter changes, and
+  /// batch norm's running statistics are restored.
+  @discardableResult
+  public static func step(_ net: UNet, _ opt: Optimizer, _ x: Tensor, k: Int, n: Int,
+                          using rng: inout RandomGenerator) throws -> Float {
+    guard x.rank == 4 else { throw TensorError("train_step: x must be a batch [N,C,H,W], got \(x.shape.shapeString)") }
+    net.training = true
+    let buffers = net.namedTensors.filter { !$0.trainable }
+    let saved = buffers.map { $0.tensor.data }
+    let masks = try Masks.make(height: x.shape[2], width: x.shape[3], k: k, n: n, using: &rng)
+    let r = try Inpainting.inpaint(net, x, masks)
+    let loss = try Losses.riadLoss(x, r)
+    let value = loss.data[0]
+    guard value.isFinite else {
+      for (b, d) in zip(buffers, saved) { b.tensor.assign(d) }
+      throw TensorError("train_step: the loss is \(value) (not finite); the model was left unchanged — try a lower learning rate")
+    }
+    opt.zeroGrad()
+    try loss.backward()
+    opt.step()
+    return value
+  }
+
+  /// Trains for `epochs` passes over `data` `[N,C,H,W]` in shuffled batches.
+  /// Each batch draws its k uniformly from `ks`. `shouldStop` is polled
+  /// between steps; `progress` is called after each. Returns the mean loss
+  /// and the wall time of every epoch.
+  public static func train(_ net: UNet, _ opt: Optimizer, data: Tensor, epochs: Int, batch: Int,
+                           ks: [Int], n: Int, seed: UInt64,
+                           shouldStop: () -> Bool = { false },
+                           progress: (TrainingProgress) -> Void = { _ in }) throws -> (loss: [Double], seconds: [Double]) {
+    guard data.rank == 4, data.shape[0] > 0 else { throw TensorError("train: data must be a non-empty [N,C,H,W] tensor, got \(data.shape.shapeString)") }
+    guard epochs >= 0 else { throw TensorError("train: epochs must be ≥ 0, got \(epochs)") }
+    guard batch >= 1 else { throw TensorError("train: batch must be ≥ 1, got \(batch)") }
+    guard !ks.isEmpty else { throw TensorError("train: ks must name at least one cell size") }
+    var rng = RandomGenerator(seed: seed)
+    let count = data.shape[0]
+    let steps = (count + batch - 1) / batch
+    var losses: [Double] = [], seconds: [Double] = []
+    let start = Date()
+    var done = 0
+    for epoch in 0..<epochs {
+      let t0 = Date()
+      let order = rng.permutation(count)
+      var sum = 0.0
+      for s in 0..<steps {
+        if shouldStop() { throw TrainingInterrupted(completedSteps: done) }
+        let idx = Array(order[(s * batch)..<min(count, (s + 1) * batch)])
+        let x = try gatherRows(data, idx)
+        let k = ks[rng.nextInt(below: ks.count)]
+        let loss = try step(net, opt, x, k: k, n: n, using: &rng)
+        sum += Double(loss)
+        done += 1
+        progress(TrainingProgress(epoch: epoch + 1, epochs: epochs, step: s + 1, steps: steps,
+                                  loss: loss, elapsed: Date().timeIntervalSince(start)))
+      }
+      losses.append(sum / Double(steps))
+      seconds.append(Date().timeIntervalSince(t0))
+    }
+    return (losses, seconds)
+  }
+
+  /// Rows `idx` of a batch tensor, in that order.
+  public static func gatherRows(_ t: Tensor, _ idx: [Int]) throws -> Tensor {
+    let row = t.count / max(t.shape[0], 1)
+    var out = [Float](); out.reserveCapacity(idx.count * row)
+    for i in idx { out.append(contentsOf: t.data[(i * row)..<((i + 1) * row)]) }
+    var s = t.shape; s[0] = idx.count
+    return Tensor(shape: s, data: out)
+  }
+
+  /// The RIAD evaluation of one category: anomaly maps of every test image
+  /// (in batches), image scores, image AUROC, and pixel AUROC, pixel AP and
+  /// AUPRO over all pixels of all test images.
+  public static func evaluate(_ net: UNet, test: Tensor, labels: Tensor, masks: Tensor,
+                              ks: [Int], n: Int, smooth: Int?, draws: Int, seed: UInt64,
+                              batch: Int = 8, shouldStop: () -> Bool = { false })
+    throws -> (imageAUROC: Double, pixelAUROC: Double, pixelAP: Double, aupro: Double, scores: Tensor, maps: Tensor, seconds: Double) {
+    let t0 = Date()
+    let m = test.shape[0]
+    var maps: [Tensor] = []
+    for s in stride(from: 0, to: m, by: batch) {
+      if shouldStop() { throw TrainingInterrupted(completedSteps: s) }
+      let x = try gatherRows(test, Array(s..<min(m, s + batch)))
+      maps.append(try Inpainting.anomalyMap(net, x, ks: ks, n: n, smooth: smooth, draws: draws, seed: seed &+ UInt64(s)))
+    }
+    let all = try Tensor.cat(maps, dim: 0)
+    let scores = try Inpainting.scores(all)
+    let imageAUROC = try Metrics.auroc(scores.data, labels.data)
+    let binary = masks.data.map { $0 > 0.5 ? Float(1) : 0 }
+    let pixelAUROC = try Metrics.auroc(all.data, binary)
+    let pixelAP = try Metrics.averagePrecision(all.data, binary)
+    let aupro = try Metrics.aupro(maps: all, masks: Tensor(shape: masks.shape, data: binary))
+    return (imageAUROC, pixelAUROC, pixelAP, aupro, scores, all, Date().timeIntervalSince(t0))
+  }
+}
