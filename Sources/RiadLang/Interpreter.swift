@@ -1,0 +1,503 @@
+import Foundation
+import RiadTensor
+
+/// Variables of one scope. Blocks share their function's scope; each call
+/// gets a new one whose parent is the scope the function was defined in.
+public final class Environment {
+  var vars: [String: Value] = [:]
+  let parent: Environment?
+
+  init(parent: Environment?) { self.parent = parent }
+
+  var isGlobal: Bool { parent == nil }
+
+  public func lookup(_ name: String) -> Value? {
+    var e: Environment? = self
+    while let env = e { if let v = env.vars[name] { return v }; e = env.parent }
+    return nil
+  }
+
+  /// Assignment updates the nearest binding in an enclosing function scope;
+  /// otherwise it creates a local. Inside a function, globals are read-only
+  /// (assigning creates a local), as in Python without `global`.
+  func assign(_ name: String, _ value: Value) {
+    var e: Environment? = self
+    while let env = e, !env.isGlobal {
+      if env.vars[name] != nil { env.vars[name] = value; return }
+      e = env.parent
+    }
+    if isGlobal || vars[name] == nil { vars[name] = value } else { vars[name] = value }
+  }
+
+  public var names: [String] {
+    var all = Set<String>()
+    var e: Environment? = self
+    while let env = e { all.formUnion(env.vars.keys); e = env.parent }
+    return all.sorted()
+  }
+}
+
+/// Non-local exits, carried as Swift errors through the tree walk.
+enum ControlFlow: Error {
+  case returning(Value)
+  case breaking(SourceRange)
+  case continuing(SourceRange)
+}
+
+/// The tree-walking evaluator.
+public final class Interpreter {
+  public let registry: BuiltinRegistry
+  public let globals = Environment(parent: nil)
+  /// Where `print` writes (stdout by default).
+  public var output: (String) -> Void = { text in
+    FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
+  }
+  /// Polled at every statement, loop iteration and call: true stops evaluation.
+  public var interruptCheck: () -> Bool = { false }
+  /// The deepest chain of script function calls before an error.
+  public var maxDepth = 200
+  /// The file being run (for `run` and relative paths in messages).
+  public private(set) var currentFile: SourceFile?
+
+  var depth = 0
+  /// The statement each active function is executing, for error frames.
+  var currentStatement: SourceRange = .none
+
+  public init(registry: BuiltinRegistry) {
+    self.registry = registry
+  }
+
+  // MARK: - Running programs
+
+  /// Runs a whole program in the global scope. `echo` receives the value of
+  /// every top-level expression statement that is not nil (REPL, `-e`), which
+  /// is also bound to `ans`.
+  public func run(_ file: SourceFile, echo: ((Value) -> Void)? = nil) throws {
+    let program = try Parser.parse(file)
+    let saved = currentFile
+    currentFile = file
+    defer { currentFile = saved }
+    do {
+      for stmt in program {
+        let v = try execute(stmt, globals)
+        if let echo, case .expression = stmt.kind, !v.isNil {
+          globals.vars["ans"] = v
+          echo(v)
+        }
+      }
+    } catch let flow as ControlFlow {
+      switch flow {
+      case .returning: throw ScriptError(.runtime, "'return' outside a function", at: currentStatement)
+      case .breaking(let r): throw ScriptError(.runtime, "'break' outside a loop", at: r)
+      case .continuing(let r): throw ScriptError(.runtime, "'continue' outside a loop", at: r)
+      }
+    }
+  }
+
+  func checkInterrupt(_ range: SourceRange) throws {
+    if interruptCheck() { throw ScriptError(.interrupted, "interrupted", at: range) }
+  }
+
+  /// Wraps host errors into a located script error.
+  func located<T>(_ range: SourceRange, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as ScriptError { throw e } catch let e as ControlFlow { throw e } catch let e as BuiltinError {
+      throw ScriptError(.runtime, e.message, at: range)
+    } catch let e as TensorError {
+      throw ScriptError(.runtime, e.message, at: range)
+    } catch {
+      throw ScriptError(.runtime, "\(error)", at: range)
+    }
+  }
+
+  // MARK: - Statements
+
+  @discardableResult
+  func execute(_ stmt: Stmt, _ env: Environment) throws -> Value {
+    currentStatement = stmt.range
+    try checkInterrupt(stmt.range)
+    switch stmt.kind {
+    case .expression(let e):
+      return try evaluate(e, env)
+    case .assign(let target, let op, let valueExpr):
+      try assign(target, op, valueExpr, env)
+      return .none
+    case .function(let decl):
+      env.vars[decl.name] = .function(Closure(decl, env))
+      return .none
+    case .returnStmt(let e):
+      throw ControlFlow.returning(try e.map { try evaluate($0, env) } ?? .none)
+    case .breakStmt: throw ControlFlow.breaking(stmt.range)
+    case .continueStmt: throw ControlFlow.continuing(stmt.range)
+    case .whileStmt(let cond, let body):
+      while try truth(evaluate(cond, env), cond.range) {
+        try checkInterrupt(stmt.range)
+        do { try executeBlock(body, env) } catch ControlFlow.breaking { break } catch ControlFlow.continuing { continue }
+      }
+      return .none
+    case .forStmt(let name, let seqExpr, let body):
+      let seq = try evaluate(seqExpr, env)
+      let items = try located(seqExpr.range) { try iterate(seq) }
+      for item in items {
+        try checkInterrupt(stmt.range)
+        env.assign(name, item())
+        do { try executeBlock(body, env) } catch ControlFlow.breaking { break } catch ControlFlow.continuing { continue }
+      }
+      return .none
+    }
+  }
+
+  /// Runs statements in order; the value of the last one is the block's value.
+  @discardableResult
+  func executeBlock(_ stmts: [Stmt], _ env: Environment) throws -> Value {
+    var last: Value = .none
+    for s in stmts { last = try execute(s, env) }
+    return last
+  }
+
+  /// What `for` walks: list items, range integers, tensor rows, record keys, string characters.
+  func iterate(_ v: Value) throws -> [() -> Value] {
+    switch v {
+    case .list(let l): return l.items.map { item in { item } }
+    case .range(let a, let b): return (a..<max(a, b)).map { i in { .number(Double(i)) } }
+    case .record(let r): return r.keys.map { k in { .string(k) } }
+    case .string(let s): return s.map { c in { .string(String(c)) } }
+    case .tensor(let t):
+      guard t.rank >= 1 else { throw BuiltinError("cannot iterate over a scalar tensor") }
+      return (0..<t.shape[0]).map { i in {
+        let row = try! t.indexed([.at(i)])
+        return row.rank == 0 ? .number(Double(row.data[0])) : .tensor(row)
+      } }
+    default: throw BuiltinError("cannot iterate over \(v.brief)")
+    }
+  }
+
+  func assign(_ target: Expr, _ op: String, _ valueExpr: Expr, _ env: Environment) throws {
+    func combine(_ old: Value) throws -> Value {
+      let new = try evaluate(valueExpr, env)
+      guard op != "=" else { return new }
+      return try located(target.range.through(valueExpr.range)) { try Operators.binary(String(op.dropLast()), old, new) }
+    }
+    switch target.kind {
+    case .name(let n):
+      if op == "=" { env.assign(n, try evaluate(valueExpr, env)); return }
+      guard let old = env.lookup(n) else { throw unknownName(n, target.range, env) }
+      env.assign(n, try combine(old))
+    case .field(let objExpr, let f):
+      let obj = try evaluate(objExpr, env)
+      guard case .record(let r) = obj else {
+        throw ScriptError(.runtime, "cannot set field '\(f)' of \(obj.brief) (only records have settable fields)", at: target.range)
+      }
+      if op != "=", r[f] == nil { throw ScriptError(.runtime, "record has no field '\(f)'", at: target.range) }
+      r[f] = try combine(r[f] ?? .none)
+    case .index(let objExpr, let subs):
+      let obj = try evaluate(objExpr, env)
+      let keys = try subs.map { try evaluateSubscript($0, env) }
+      let old: Value = op == "=" ? .none : try located(target.range) { try getIndex(obj, keys) }
+      let new = try combine(old)
+      try located(target.range) { try setIndex(obj, keys, new) }
+    default:
+      throw ScriptError(.syntax, "cannot assign to this expression", at: target.range)
+    }
+  }
+
+  // MARK: - Expressions
+
+  public func evaluate(_ expr: Expr, _ env: Environment) throws -> Value {
+    switch expr.kind {
+    case .number(let v): return .number(v)
+    case .string(let s): return .string(s)
+    case .bool(let b): return .bool(b)
+    case .nilLiteral: return .none
+    case .name(let n): return try lookup(n, expr.range, env)
+    case .list(let items): return .list(try items.map { try evaluate($0, env) })
+    case .record(let fields): return .record(try fields.map { ($0.0, try evaluate($0.1, env)) })
+    case .unary(let op, let operand):
+      let v = try evaluate(operand, env)
+      if op == "not" { return .bool(!(try truth(v, operand.range))) }
+      return try located(expr.range) { try Operators.negate(v) }
+    case .binary(let op, let l, let r):
+      let a = try evaluate(l, env), b = try evaluate(r, env)
+      return try located(expr.range) { try Operators.binary(op, a, b) }
+    case .logical(let op, let l, let r):
+      let a = try truth(evaluate(l, env), l.range)
+      if op == "and" { return .bool(a ? try truth(evaluate(r, env), r.range) : false) }
+      return .bool(a ? true : try truth(evaluate(r, env), r.range))
+    case .range(let l, let r, let inclusive):
+      let a = try evaluate(l, env), b = try evaluate(r, env)
+      guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded() else {
+        throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: expr.range)
+      }
+      return .range(Int(x), Int(y) + (inclusive ? 1 : 0))
+    case .call(let callee, let args):
+      return try evaluateCall(callee, args, expr.range, env)
+    case .index(let objExpr, let subs):
+      let obj = try evaluate(objExpr, env)
+      let keys = try subs.map { try evaluateSubscript($0, env) }
+      return try located(expr.range) { try getIndex(obj, keys) }
+    case .field(let objExpr, let f):
+      let obj = try evaluate(objExpr, env)
+      return try located(expr.range) { try field(obj, f) }
+    case .function(let decl):
+      return .function(Closure(decl, env))
+    case .ifExpr(let cond, let then, let other):
+      if try truth(evaluate(cond, env), cond.range) { return try executeBlock(then, env) }
+      return try other.map { try executeBlock($0, env) } ?? .none
+    }
+  }
+
+  /// Conditions take bools, and one-element tensors (non-zero is true).
+  func truth(_ v: Value, _ range: SourceRange) throws -> Bool {
+    switch v {
+    case .bool(let b): return b
+    case .tensor(let t) where t.count == 1: return t.data[0] != 0
+    default: throw ScriptError(.runtime, "a condition must be true or false, got \(v.brief)", at: range)
+    }
+  }
+
+  func lookup(_ name: String, _ range: SourceRange, _ env: Environment) throws -> Value {
+    if let v = env.lookup(name) { return v }
+    if let b = registry[name] { return .builtin(b) }
+    throw unknownName(name, range, env)
+  }
+
+  func unknownName(_ name: String, _ range: SourceRange, _ env: Environment) -> ScriptError {
+    ScriptError(.runtime, "unknown name '\(name)'" + didYouMean(name, env.names + registry.names), at: range)
+  }
+
+  func field(_ obj: Value, _ name: String) throws -> Value {
+    switch obj {
+    case .record(let r):
+      if let v = r[name] { return v }
+      throw BuiltinError("record has no field '\(name)'" + didYouMean(name, r.keys))
+    case .host(let h):
+      if let v = h.field(name) { return v }
+      throw BuiltinError("\(h.typeName) has no field '\(name)'" + didYouMean(name, h.fieldNames))
+    default:
+      let hint = registry[name] != nil ? " (to call \(name) on it, write x.\(name)() or \(name)(x))" : ""
+      throw BuiltinError("\(obj.brief) has no field '\(name)'\(hint)")
+    }
+  }
+
+  // MARK: - Indexing
+
+  enum Key { case index(Int?, Double?), slice(Int?, Int?, Int), value(Value) }
+
+  func evaluateSubscript(_ s: Subscript, _ env: Environment) throws -> Key {
+    func integer(_ e: Expr?) throws -> Int? {
+      guard let e else { return nil }
+      let v = try evaluate(e, env)
+      if v.isNil { return nil }
+      guard case .number(let x) = v, x == x.rounded(), abs(x) < 1e15 else {
+        throw ScriptError(.runtime, "a slice bound must be an integer, got \(v.brief)", at: e.range)
+      }
+      return Int(x)
+    }
+    switch s {
+    case .index(let e):
+      let v = try evaluate(e, env)
+      if case .number(let x) = v { return x == x.rounded() && abs(x) < 1e15 ? .index(Int(x), x) : .index(nil, x) }
+      return .value(v)
+    case .slice(let a, let b, let c):
+      let step = try integer(c) ?? 1
+      if step == 0 { throw ScriptError(.runtime, "slice step cannot be zero", at: c?.range ?? currentStatement) }
+      return .slice(try integer(a), try integer(b), step)
+    }
+  }
+
+  func tensorIndices(_ keys: [Key]) throws -> [TensorIndex] {
+    try keys.map { k in
+      switch k {
+      case .index(let i?, _): return .at(i)
+      case .index(nil, let x): throw BuiltinError("a tensor index must be an integer, got number \(formatNumber(x ?? 0))")
+      case .slice(let a, let b, let s): return .slice(start: a, stop: b, step: s)
+      case .value(let v): throw BuiltinError("a tensor index must be an integer or a slice, got \(v.brief)")
+      }
+    }
+  }
+
+  func listPositions(_ count: Int, _ key: Key) throws -> (positions: [Int], single: Bool) {
+    switch key {
+    case .index(let i?, _):
+      let j = i < 0 ? i + count : i
+      guard j >= 0 && j < count else { throw BuiltinError("index \(i) is out of range for a list of \(count)") }
+      return ([j], true)
+    case .slice(let a, let b, let s):
+      let t = Tensor.arange(count)
+      return (try t.indexed([.slice(start: a, stop: b, step: s)]).data.map { Int($0) }, false)
+    case .index(nil, let x): throw BuiltinError("a list index must be an integer, got number \(formatNumber(x ?? 0))")
+    case .value(let v): throw BuiltinError("a list index must be an integer, got \(v.brief)")
+    }
+  }
+
+  func getIndex(_ obj: Value, _ keys: [Key]) throws -> Value {
+    switch obj {
+    case .tensor(let t):
+      let r = try t.indexed(try tensorIndices(keys))
+      return .tensor(r)
+    case .list(let l):
+      guard keys.count == 1 else { throw BuiltinError("a list takes one index, got \(keys.count)") }
+      let (ps, single) = try listPositions(l.items.count, keys[0])
+      return single ? l.items[ps[0]] : .list(ps.map { l.items[$0] })
+    case .string(let s):
+      guard keys.count == 1 else { throw BuiltinError("a string takes one index, got \(keys.count)") }
+      let chars = Array(s)
+      let (ps, single) = try listPositions(chars.count, keys[0])
+      return single ? .string(String(chars[ps[0]])) : .string(String(ps.map { chars[$0] }))
+    case .record(let r):
+      guard keys.count == 1, case .value(.string(let k)) = keys[0] else { throw BuiltinError("a record is indexed by a string key, r[\"name\"]") }
+      guard let v = r[k] else { throw BuiltinError("record has no field \"\(k)\"" + didYouMean(k, r.keys)) }
+      return v
+    case .host(let h):
+      guard keys.count == 1, case .value(.string(let k)) = keys[0], let v = h.field(k) else {
+        throw BuiltinError("cannot index a \(h.typeName) this way")
+      }
+      return v
+    case .range(let a, let b):
+      let l = ListBox((a..<max(a, b)).map { .number(Double($0)) })
+      return try getIndex(.list(l), keys)
+    default:
+      throw BuiltinError("cannot index \(obj.brief)")
+    }
+  }
+
+  func setIndex(_ obj: Value, _ keys: [Key], _ value: Value) throws {
+    switch obj {
+    case .tensor(let t):
+      let v: Tensor
+      do { v = try Convert.tensor(value) } catch { throw BuiltinError("cannot store \(value.brief) in a tensor") }
+      try t.assign(try tensorIndices(keys), v)
+    case .list(let l):
+      guard keys.count == 1 else { throw BuiltinError("a list takes one index, got \(keys.count)") }
+      let (ps, single) = try listPositions(l.items.count, keys[0])
+      guard single else { throw BuiltinError("assigning to a list slice is not supported; assign items one by one") }
+      l.items[ps[0]] = value
+    case .record(let r):
+      guard keys.count == 1, case .value(.string(let k)) = keys[0] else { throw BuiltinError("a record is indexed by a string key, r[\"name\"]") }
+      r[k] = value
+    default:
+      throw BuiltinError("cannot assign into \(obj.brief)")
+    }
+  }
+
+  // MARK: - Calls
+
+  func evaluateCall(_ calleeExpr: Expr, _ argExprs: [Argument], _ range: SourceRange, _ env: Environment) throws -> Value {
+    var callee: Value
+    var receiver: Value? = nil
+    if case .field(let objExpr, let name) = calleeExpr.kind {
+      // Method sugar: x.f(a) is f(x, a) unless x has a field f.
+      let obj = try evaluate(objExpr, env)
+      if case .record(let r) = obj, let v = r[name] {
+        callee = v
+      } else if case .host(let h) = obj, let v = h.field(name) {
+        callee = v
+      } else if let v = env.lookup(name) ?? registry[name].map(Value.builtin) {
+        callee = v; receiver = obj
+      } else {
+        throw ScriptError(.runtime, "\(obj.brief) has no field or method '\(name)'" + didYouMean(name, registry.names), at: calleeExpr.range)
+      }
+    } else {
+      callee = try evaluate(calleeExpr, env)
+    }
+    var positional: [Value] = receiver.map { [$0] } ?? []
+    var named: [(String, Value, SourceRange)] = []
+    for a in argExprs {
+      let v = try evaluate(a.value, env)
+      if let n = a.name { named.append((n, v, a.range)) } else { positional.append(v) }
+    }
+    try checkInterrupt(range)
+    return try call(callee, positional, named: named, at: range)
+  }
+
+  /// Calls a function value with positional and named arguments.
+  public func call(_ callee: Value, _ positional: [Value], named: [(String, Value, SourceRange)] = [],
+                   at range: SourceRange) throws -> Value {
+    switch callee {
+    case .builtin(let b):
+      let bound = try bindBuiltin(b, positional, named, range)
+      return try located(range) { try b.body(Args(builtin: b, values: bound, interpreter: self)) }
+    case .function(let c):
+      return try callClosure(c, positional, named, range)
+    case .host(let h):
+      guard named.isEmpty else { throw ScriptError(.runtime, "a \(h.typeName) takes no named arguments", at: named[0].2) }
+      guard let v = try located(range, { try h.call(positional, self) }) else {
+        throw ScriptError(.runtime, "a \(h.typeName) cannot be called", at: range)
+      }
+      return v
+    default:
+      throw ScriptError(.runtime, "cannot call \(callee.brief)", at: range)
+    }
+  }
+
+  /// Convenience for builtins that call back into script functions.
+  public func call(_ callee: Value, _ args: [Value]) throws -> Value {
+    try call(callee, args, at: currentStatement)
+  }
+
+  func bindBuiltin(_ b: Builtin, _ positional: [Value], _ named: [(String, Value, SourceRange)],
+                   _ range: SourceRange) throws -> [String: Value] {
+    var bound: [String: Value] = [:]
+    var rest = positional[...]
+    for p in b.params {
+      if p.variadic { bound[p.name] = .list(Array(rest)); rest = []; break }
+      if let v = rest.popFirst() { bound[p.name] = v }
+    }
+    if !rest.isEmpty {
+      throw ScriptError(.runtime, "'\(b.name)' takes at most \(b.params.count) positional argument\(b.params.count == 1 ? "" : "s"), got \(positional.count)", at: range)
+    }
+    for (n, v, r) in named {
+      guard b.params.contains(where: { $0.name == n && !$0.variadic }) else {
+        throw ScriptError(.runtime, "unknown argument '\(n)' to '\(b.name)'" + didYouMean(n, b.params.map(\.name)), at: r)
+      }
+      if bound[n] != nil { throw ScriptError(.runtime, "argument '\(n)' to '\(b.name)' given twice", at: r) }
+      bound[n] = v
+    }
+    for p in b.params where bound[p.name] == nil {
+      if let d = p.defaultValue { bound[p.name] = d }
+      else if p.variadic { bound[p.name] = .list([]) }
+      else { throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(b.name)'", at: range) }
+    }
+    return bound
+  }
+
+  func callClosure(_ c: Closure, _ positional: [Value], _ named: [(String, Value, SourceRange)],
+                   _ range: SourceRange) throws -> Value {
+    let decl = c.decl
+    guard depth < maxDepth else {
+      throw ScriptError(.runtime, "recursion too deep: more than \(maxDepth) nested calls (in '\(decl.name)')", at: range)
+    }
+    guard positional.count <= decl.params.count else {
+      throw ScriptError(.runtime, "'\(decl.name)' takes \(decl.params.count) argument\(decl.params.count == 1 ? "" : "s"), got \(positional.count)", at: range)
+    }
+    let local = Environment(parent: c.env)
+    for (p, v) in zip(decl.params, positional) { local.vars[p.name] = v }
+    for (n, v, r) in named {
+      guard decl.params.contains(where: { $0.name == n }) else {
+        throw ScriptError(.runtime, "unknown argument '\(n)' to '\(decl.name)'" + didYouMean(n, decl.params.map(\.name)), at: r)
+      }
+      if local.vars[n] != nil { throw ScriptError(.runtime, "argument '\(n)' to '\(decl.name)' given twice", at: r) }
+      local.vars[n] = v
+    }
+    for p in decl.params where local.vars[p.name] == nil {
+      guard let d = p.defaultValue else {
+        throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(decl.name)'", at: range)
+      }
+      local.vars[p.name] = try evaluate(d, local)
+    }
+    depth += 1
+    let savedStatement = currentStatement
+    defer { depth -= 1; currentStatement = savedStatement }
+    do {
+      return try executeBlock(decl.body, local)
+    } catch ControlFlow.returning(let v) {
+      return v
+    } catch var e as ScriptError where e.kind == .runtime {
+      e.frames.append((decl.name, currentStatement))
+      throw e
+    } catch ControlFlow.breaking(let r) {
+      throw ScriptError(.runtime, "'break' outside a loop", at: r)
+    } catch ControlFlow.continuing(let r) {
+      throw ScriptError(.runtime, "'continue' outside a loop", at: r)
+    }
+  }
+}
