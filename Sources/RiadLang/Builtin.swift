@@ -11,12 +11,13 @@ public struct BuiltinParam {
   /// Collects every remaining positional argument into a list.
   public let variadic: Bool
 
-  public init(_ name: String, _ type: String, _ help: String, default value: Value? = nil, variadic: Bool = false) {
+  public init(_ name: String, _ type: String, _ help: String, default value: Value? = nil,
+              shown: String? = nil, variadic: Bool = false) {
     self.name = name
     self.type = type
     self.help = help
     self.defaultValue = value
-    self.defaultText = value.map { Format.repr($0) }
+    self.defaultText = shown ?? value.map { Format.repr($0) }
     self.variadic = variadic
   }
 

@@ -26,8 +26,14 @@ public final class Environment {
       if env.vars[name] != nil { env.vars[name] = value; return }
       e = env.parent
     }
-    if isGlobal || vars[name] == nil { vars[name] = value } else { vars[name] = value }
+    vars[name] = value
   }
+
+  /// Sets a variable in this scope directly.
+  public func assignGlobal(_ name: String, _ value: Value) { vars[name] = value }
+
+  /// Removes every variable of this scope (`:reset`).
+  public func clear() { vars.removeAll() }
 
   public var names: [String] {
     var all = Set<String>()

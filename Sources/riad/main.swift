@@ -1,1 +1,4 @@
-print("riad")
+import Foundation
+import RiadCLI
+
+exit(RiadCLI.main(Array(CommandLine.arguments.dropFirst())))
