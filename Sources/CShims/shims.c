@@ -1,5 +1,6 @@
 #include "CShims.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,3 +65,9 @@ void riad_sigint_restore_default(void) { signal(SIGINT, SIG_DFL); }
 int riad_sigint_count(void) { return sigint_count; }
 void riad_sigint_clear(void) { sigint_count = 0; }
 void riad_set_busy(int busy) { busy_flag = busy; }
+
+void riad_configure_allocator(void) {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}

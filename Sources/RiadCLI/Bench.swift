@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    if let threads { workerThreads = threads; setBLASThreads(threads) }
+    if let threads { setThreads(threads) }
     var rng = RandomGenerator(seed: 0)
     let net = try UNet(UNetConfig(channels: 3, base: base), rng: &rng)
     let opt = Adam(net.parameters, lr: 1e-4)

@@ -29,7 +29,7 @@ struct GlobalOptions: ParsableArguments {
   /// Applies seed and threads, and builds the session with its display.
   func makeSession(arguments: [String] = [], forcedMode: DisplayMode? = nil) -> Session {
     globalGenerator = RandomGenerator(seed: UInt64(seed))
-    if let threads { workerThreads = threads; setBLASThreads(threads) }
+    if let threads { setThreads(threads) }
     let mode = forcedMode ?? Display.resolve(DisplayMode(rawValue: display)!)
     let session = Session(display: Display(mode: mode, outDir: out), arguments: arguments)
     riad_sigint_install()
@@ -116,6 +116,7 @@ struct Docs: ParsableCommand {
 public enum RiadCLI {
   public static func main(_ arguments: [String]) -> Int32 {
     setvbuf(stdout, nil, _IOLBF, 0)
+    riad_configure_allocator()
     do {
       var command = try Riad.parseAsRoot(arguments)
       try command.run()

@@ -91,11 +91,29 @@ func fromChannelMajor(_ src: UnsafePointer<Float>, _ nb: Int, _ c: Int, _ p: Int
 /// How many images share one column matrix (keeps it under ~32 M floats).
 func chunkSize(_ n: Int, _ perImage: Int) -> Int { max(1, min(n, (32 << 20) / max(perImage, 1))) }
 
-/// Scratch memory that is not zero-filled.
+/// Scratch memory that is not zero-filled. One grow-only buffer serves every
+/// convolution (ops run one at a time), so large column matrices do not
+/// fault in fresh pages from the kernel on every call.
 func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-  let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-  defer { p.deallocate() }
-  return body(p)
+  if Scratch.capacity < count || Scratch.inUse {
+    if Scratch.inUse {  // nested use: fall back to a private buffer
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+      defer { p.deallocate() }
+      return body(p)
+    }
+    Scratch.buffer?.deallocate()
+    Scratch.capacity = max(count, 1)
+    Scratch.buffer = UnsafeMutablePointer<Float>.allocate(capacity: Scratch.capacity)
+  }
+  Scratch.inUse = true
+  defer { Scratch.inUse = false }
+  return body(Scratch.buffer!)
+}
+
+enum Scratch {
+  nonisolated(unsafe) static var buffer: UnsafeMutablePointer<Float>?
+  nonisolated(unsafe) static var capacity = 0
+  nonisolated(unsafe) static var inUse = false
 }
 
 extension Tensor {

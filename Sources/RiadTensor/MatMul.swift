@@ -1,19 +1,46 @@
 import CBLAS
+import Dispatch
 
 /// Row-major single-precision GEMM: `C = alpha·op(A)·op(B) + beta·C`, with
 /// `op(A)` of size m×k and `op(B)` k×n. All heavy math in riad goes here.
-@inline(__always)
+///
+/// Large products are split by columns of C across riad's worker threads,
+/// each calling a single-threaded OpenBLAS: OpenBLAS's own threads spin
+/// (sched_yield) between calls and would compete with riad's loops.
 func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
            _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
            _ b: UnsafePointer<Float>, _ ldb: Int,
            _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
   if m == 0 || n == 0 { return }
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  _ = blasSingleThreaded
+  let parts = min(workerThreads, max(1, (m * n * k) >> 18), max(1, n / 64))
+  if parts <= 1 {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    return
+  }
+  DispatchQueue.concurrentPerform(iterations: parts) { p in
+    let lo = n * p / parts / 16 * 16, hi = p == parts - 1 ? n : n * (p + 1) / parts / 16 * 16
+    guard hi > lo else { return }
+    // Columns lo..<hi of op(B) are columns of B (no transpose) or rows of B (transposed).
+    let bOffset = transB ? lo * ldb : lo
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(hi - lo), Int32(k), alpha, a, Int32(lda), b + bOffset, Int32(ldb), beta, c + lo, Int32(ldc))
+  }
 }
 
-/// Sets the number of threads OpenBLAS uses.
-public func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+/// OpenBLAS runs single-threaded; set once, before the first product.
+let blasSingleThreaded: Bool = {
+  openblas_set_num_threads(1)
+  return true
+}()
+
+/// Sets the number of threads riad's loops and products use. OpenBLAS itself
+/// runs single-threaded: riad splits large products across threads.
+public func setThreads(_ n: Int) {
+  workerThreads = max(1, n)
+  openblas_set_num_threads(1)
+}
 
 extension Tensor {
   /// Matrix product of 2-D tensors (`[m,k] @ [k,n]`); a 1-D operand is a

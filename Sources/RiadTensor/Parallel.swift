@@ -37,3 +37,4 @@ func parallelFor(_ count: Int, cost: Int = 1 << 16, _ body: (Int) -> Void) {
     }
   }
 }
+

@@ -37,4 +37,11 @@ int riad_sigint_count(void);
 void riad_sigint_clear(void);
 void riad_set_busy(int busy);
 
+// MARK: - Memory
+
+/// Keeps freed tensor memory in the heap for reuse instead of returning it
+/// to the kernel: every op allocates its output, and fresh pages cost a page
+/// fault and a clear each time.
+void riad_configure_allocator(void);
+
 #endif
