@@ -43,7 +43,9 @@ extension Tensor {
     let y = Tensor(shape: out, data: values)
     if op.isComparison { return y }
     let (sa, sb) = (a.shape, b.shape)
-    return y.record(op.rawValue, [a, b]) { g in
+    // The rules read the output y: capture it unowned, or y → node → rule → y
+    // would be a cycle that keeps every graph alive.
+    return y.record(op.rawValue, [a, b]) { [unowned y] g in
       func down(_ t: Tensor, _ s: [Int]) -> Tensor { Broadcast.reduce(t, to: s) }
       func z(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         Tensor(shape: out, data: Broadcast.zip(x, y, out, f))
@@ -107,7 +109,7 @@ extension Tensor {
     case .ceil: return map { $0.rounded(.up) }
     case .round: return map { $0.rounded(.toNearestOrEven) }
     }
-    return y.record(op.rawValue, [x]) { g in
+    return y.record(op.rawValue, [x]) { [unowned y] g in
       switch op {
       case .neg: return [g.map { -$0 }]
       case .exp: return [g.zipMap(y) { $0 * $1 }]                       // e^x

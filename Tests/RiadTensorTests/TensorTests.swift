@@ -84,3 +84,18 @@ final class TensorTests: XCTestCase {
     XCTAssertEqual(p.grad!.data, [2, 2, 2], "gradients accumulate")
   }
 }
+
+/// A recorded graph must be freed once nothing refers to it.
+final class GraphLifetimeTests: XCTestCase {
+  func testGraphsAreFreedAfterUse() throws {
+    weak var leaked: Tensor?
+    do {
+      let p = Tensor.ones([4]).asParameter()
+      let y = (try p / (p + 1)).sigmoid().exp().sqrt()
+      let z = try Tensor.binary(y, Tensor(scalar: 2), .pow)
+      leaked = y
+      try z.sum().backward()
+    }
+    XCTAssertNil(leaked, "an op's output that its own derivative rule captured is never freed")
+  }
+}
