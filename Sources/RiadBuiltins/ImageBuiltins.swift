@@ -15,7 +15,7 @@ extension Session {
       case 3 where [1, 3, 4].contains(t.shape[0]): return try RGBImage(t)
       case 4 where [1, 3, 4].contains(t.shape[1]):
         let panels = try (0..<t.shape[0]).map { (caption: String?.none, image: try RGBImage(t.indexed([.at($0)]))) }
-        return try Compose.grid(panels, minSide: 64)
+        return try Compose.grid(panels, minSide: 128)
       default:
         throw BuiltinError("\(what): a tensor \(t.shape.shapeString) is not a picture (expected [H,W], [C,H,W] or [N,C,H,W] with C = 1, 3 or 4)")
       }

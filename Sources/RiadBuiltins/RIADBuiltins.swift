@@ -173,7 +173,9 @@ extension Session {
     net.training = false
     defer { net.training = wasTraining }
     return try withNoGrad {
-      var panels: [(String?, RGBImage)] = [("input", try RGBImage(x))]
+      // Rows: the result; then for each mask what is hidden, what the network
+      // sees, what it paints and what it contributes; then the GMS scales.
+      var steps: [(String?, RGBImage)] = []
       var r: Tensor? = nil
       for i in 0..<n {
         let mi = try m.indexed([.slice(start: i, stop: i + 1, step: 1)])
@@ -181,25 +183,28 @@ extension Session {
         let out = try net(masked)
         let part = try (1 - mi) * out
         r = try r.map { try $0 + part } ?? part
-        panels.append(("mask \(i + 1)", try RGBImage(mi.indexed([.at(0)]))))
-        panels.append(("masked \(i + 1)", try RGBImage(masked.indexed([.at(0)]))))
-        panels.append(("inpainted \(i + 1)", try RGBImage(out.indexed([.at(0)]))))
+        steps.append(("mask \(i + 1)", try RGBImage(mi.indexed([.at(0)]))))
+        steps.append(("input x mask \(i + 1)", try RGBImage(masked.indexed([.at(0)]))))
+        steps.append(("inpainted \(i + 1)", try RGBImage(out.indexed([.at(0)]))))
+        steps.append(("hidden part \(i + 1)", try RGBImage(part.indexed([.at(0)]))))
       }
-      panels.append(("reconstruction", try RGBImage(r!.indexed([.at(0)]))))
       var (p, q) = (batch, r!)
       var sum: Tensor? = nil
+      var scales: [(String?, RGBImage)] = []
       for s in 0..<4 where h >> s >= 2 && w >> s >= 2 {
         if s > 0 { p = try p.avgPool2d(2); q = try q.avgPool2d(2) }
-        let g = try Losses.gms(p, q)
-        panels.append(("1-GMS scale \(s + 1)", try RGBImage(ImageOps.heatmap(1 - g, range: (0, 1)))))
-        let up = s > 0 ? try g.upsample(to: (h, w)) : g
-        sum = try sum.map { try $0 + up } ?? up
+        var g = try Losses.gms(p, q)
+        if s > 0 { g = try g.upsample(to: (h, w)) }
+        scales.append(("1-GMS at 1/\(1 << s)", try RGBImage(ImageOps.heatmap(1 - g, range: (0, 1)))))
+        sum = try sum.map { try $0 + g } ?? g
       }
-      let scales = Float(panels.filter { $0.0?.hasPrefix("1-GMS") == true }.count)
-      let map = try (1 - sum! / scales).meanFilter(Inpainting.smoothSize(h)).reshaped([h, w])
-      panels.append(("anomaly map k=\(k)", try RGBImage(ImageOps.heatmap(map))))
-      panels.append(("overlay", try RGBImage(ImageOps.overlay(x, map))))
-      return .tensor(try Compose.grid(panels.map { (caption: $0.0, image: $0.1) }, cols: 3 + 0 * n).tensor)
+      let map = try (1 - sum! / Float(scales.count)).meanFilter(Inpainting.smoothSize(h)).reshaped([h, w])
+      let head: [(String?, RGBImage)] = [
+        ("input", try RGBImage(x)), ("reconstruction", try RGBImage(r!.indexed([.at(0)]))),
+        ("anomaly map k=\(k)", try RGBImage(ImageOps.heatmap(map))), ("overlay", try RGBImage(ImageOps.overlay(x, map))),
+      ]
+      let panels = (head + steps + scales).map { (caption: $0.0, image: $0.1) }
+      return .tensor(try Compose.grid(panels, cols: 4, minSide: 128).tensor)
     }
   }
 

@@ -20,8 +20,9 @@ struct Render: ParsableCommand {
     var startLine: Int
   }
 
-  struct Result {
-    var cell: Cell
+  final class Result {
+    let cell: Cell
+    init(cell: Cell) { self.cell = cell }
     var text = ""
     var images: [RGBImage] = []
     var error: String?
@@ -59,13 +60,13 @@ struct Render: ParsableCommand {
     var results: [Result] = []
     var failed = false
     for cell in Render.cells(text) {
-      var r = Result(cell: cell)
+      let r = Result(cell: cell)
       if !cell.markdown && !failed {
         session.interpreter.output = { r.text += $0 + "\n" }
         session.display.onShow = { r.images.append($0) }
         // Pad with blank lines so that error locations match the script's lines.
         let source = String(repeating: "\n", count: cell.startLine - 1) + cell.lines.joined(separator: "\n")
-        let status = execute(session, SourceFile(name: file, text: source), echo: false, capture: &r)
+        let status = execute(session, SourceFile(name: file, text: source), capture: r)
         if status != 0 { failed = true }
       }
       results.append(r)
@@ -75,7 +76,7 @@ struct Render: ParsableCommand {
     if failed { throw ExitCode(1) }
   }
 
-  func execute(_ session: Session, _ source: SourceFile, echo: Bool, capture r: inout Result) -> Int32 {
+  func execute(_ session: Session, _ source: SourceFile, capture r: Result) -> Int32 {
     do {
       try session.interpreter.run(source)
       return 0
@@ -87,6 +88,37 @@ struct Render: ParsableCommand {
       r.error = "\(error)"
       return 1
     }
+  }
+
+  /// A small Markdown subset for prose cells: headings, bullet lists,
+  /// paragraphs and `code`.
+  static func html(markdown lines: [String], escape: (String) -> String) -> String {
+    var out = "", paragraph: [String] = [], inList = false
+    func inline(_ s: String) -> String {
+      let parts = escape(s).split(separator: "`", omittingEmptySubsequences: false)
+      return parts.enumerated().map { $0.offset % 2 == 1 ? "<code>\($0.element)</code>" : String($0.element) }.joined()
+    }
+    func flush() {
+      if !paragraph.isEmpty { out += "<p>\(inline(paragraph.joined(separator: " ")))</p>\n"; paragraph = [] }
+      if inList { out += "</ul>\n"; inList = false }
+    }
+    for line in lines {
+      let t = line.trimmingCharacters(in: .whitespaces)
+      if t.isEmpty { flush(); continue }
+      if t.hasPrefix("#") {
+        flush()
+        let level = min(6, t.prefix { $0 == "#" }.count + 1)
+        out += "<h\(level)>\(inline(t.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces)))</h\(level)>\n"
+      } else if t.hasPrefix("- ") || t.hasPrefix("* ") {
+        if !paragraph.isEmpty { flush() }
+        if !inList { out += "<ul>\n"; inList = true }
+        out += "<li>\(inline(String(t.dropFirst(2))))</li>\n"
+      } else {
+        paragraph.append(t)
+      }
+    }
+    flush()
+    return out
   }
 
   func pngData(_ image: RGBImage) throws -> Data {
@@ -135,12 +167,7 @@ struct Render: ParsableCommand {
       for r in results {
         if r.cell.markdown {
           let prose = r.cell.lines.map { $0.hasPrefix("# ") ? String($0.dropFirst(2)) : ($0 == "#" ? "" : $0) }
-          out += prose.split(separator: "", omittingEmptySubsequences: true).map { para in
-            let text = para.joined(separator: " ")
-            if text.hasPrefix("## ") { return "<h3>\(esc(String(text.dropFirst(3))))</h3>" }
-            if text.hasPrefix("# ") { return "<h2>\(esc(String(text.dropFirst(2))))</h2>" }
-            return "<p>\(esc(text))</p>"
-          }.joined(separator: "\n") + "\n"
+          out += Render.html(markdown: prose, escape: esc)
           continue
         }
         if !r.cell.title.isEmpty { out += "<h2>\(esc(r.cell.title))</h2>\n" }

@@ -9,7 +9,7 @@ public enum Compose {
   /// Panels in rows of `cols` (default: up to 6 per row, near-square), each
   /// with its caption above, scaled by one integer factor so that the
   /// largest panel is at least `minSide` pixels.
-  public static func grid(_ panels: [(caption: String?, image: RGBImage)], cols: Int? = nil, minSide: Int = 96) throws -> RGBImage {
+  public static func grid(_ panels: [(caption: String?, image: RGBImage)], cols: Int? = nil, minSide: Int = 128) throws -> RGBImage {
     guard !panels.isEmpty else { throw TensorError("grid: nothing to draw") }
     let n = panels.count
     let c = max(1, min(cols ?? min(6, Int(ceil(Double(n).squareRoot() * 1.5))), n))

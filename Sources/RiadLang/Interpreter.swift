@@ -339,7 +339,8 @@ public final class Interpreter {
     switch obj {
     case .tensor(let t):
       let r = try t.indexed(try tensorIndices(keys))
-      return .tensor(r)
+      // A single element reads as a number unless autograd tracks it.
+      return r.rank == 0 && !r.requiresGrad ? .number(Double(r.data[0])) : .tensor(r)
     case .list(let l):
       guard keys.count == 1 else { throw BuiltinError("a list takes one index, got \(keys.count)") }
       let (ps, single) = try listPositions(l.items.count, keys[0])

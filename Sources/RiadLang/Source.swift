@@ -68,7 +68,15 @@ public struct ScriptError: Error, CustomStringConvertible {
       let pad = String(src.prefix(max(0, range.column - 1)).map { $0 == "\t" ? "\t" : " " })
       out += "    " + pad + "^" + String(repeating: "~", count: max(0, min(range.length, src.count - range.column + 1) - 1)) + "\n"
     }
-    for f in frames { out += "  in \(f.name) at \(f.range.file?.name ?? "?"):\(f.range.line)\n" }
+    // Consecutive identical frames (deep recursion) print once with a count.
+    var i = 0
+    while i < frames.count {
+      var j = i + 1
+      while j < frames.count && frames[j].name == frames[i].name && frames[j].range == frames[i].range { j += 1 }
+      out += "  in \(frames[i].name) at \(frames[i].range.file?.name ?? "?"):\(frames[i].range.line)"
+      out += j - i > 1 ? " (\(j - i - 1) more times)\n" : "\n"
+      i = j
+    }
     return String(out.dropLast())
   }
 

@@ -10,6 +10,7 @@ public struct TrainingInterrupted: Error {
 /// Where a training run is, for progress displays.
 public struct TrainingProgress {
   public let epoch: Int, epochs: Int, step: Int, steps: Int
+  /// The mean loss of the epoch so far.
   public let loss: Float, elapsed: Double
 }
 
@@ -71,7 +72,7 @@ public enum Training {
         sum += Double(loss)
         done += 1
         progress(TrainingProgress(epoch: epoch + 1, epochs: epochs, step: s + 1, steps: steps,
-                                  loss: loss, elapsed: Date().timeIntervalSince(start)))
+                                  loss: Float(sum / Double(s + 1)), elapsed: Date().timeIntervalSince(start)))
       }
       losses.append(sum / Double(steps))
       seconds.append(Date().timeIntervalSince(t0))

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// The command line of SPEC section 1 through the real executable.
+final class CommandLineTests: XCTestCase {
+  func testEvaluateEchoesValuesAndExitStatuses() throws {
+    let ok = try runRiad(["-e", "x = 2\nx * 21\nnil\n\"s\""])
+    XCTAssertEqual(ok.stdout, "42\n\"s\"\n")
+    XCTAssertEqual(ok.status, 0)
+    let bad = try runRiad(["-e", "1 +* 2"])
+    XCTAssertEqual(bad.status, 1)
+    XCTAssertTrue(bad.stderr.hasPrefix("-e:1:4: error: expected an expression, got '*'"), bad.stderr)
+    let usage = try runRiad(["--display", "hologram", "-e", "1"])
+    XCTAssertEqual(usage.status, 2)
+    XCTAssertTrue(usage.stderr.contains("--display must be one of"), usage.stderr)
+    let missing = try runRiad(["/no/such/script.riad"])
+    XCTAssertEqual(missing.status, 2)
+    XCTAssertTrue(missing.stderr.contains("cannot read script '/no/such/script.riad'"), missing.stderr)
+  }
+
+  func testScriptOnStdinAndArguments() throws {
+    let piped = try runRiad([], stdin: "print(\"from stdin\", 1 + 1)\n3\n")
+    XCTAssertEqual(piped.stdout, "from stdin 2\n", "a script prints only through print")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let script = dir.appendingPathComponent("args.riad")
+    try "print(ARGS, len(ARGS))\n".write(to: script, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try runRiad([script.path, "a", "--b", "3"]).stdout, "[\"a\", \"--b\", \"3\"] 3\n")
+  }
+
+  func testVersionAndHelp() throws {
+    let v = try runRiad(["--version"])
+    XCTAssertEqual(v.status, 0)
+    XCTAssertEqual(v.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+    let h = try runRiad(["--help"])
+    XCTAssertEqual(h.status, 0)
+    for word in ["render", "docs", "bench", "-e"] { XCTAssertTrue(h.stdout.contains(word), "help lacks \(word)") }
+  }
+
+  func testFilesDisplayWritesPNGAndPrintsTheLine() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-files-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = try runRiad(["--display", "files", "--out", dir.path, "-e", "show(ones([3, 8, 5]))"])
+    XCTAssertEqual(out.status, 0, out.stderr)
+    let path = dir.appendingPathComponent("image-001.png").path
+    XCTAssertEqual(out.stdout, "[image 1: \(path) 5×8]\n")
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+  }
+
+  func testRenderWritesHTMLAndMarkdownReports() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-render-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let script = dir.appendingPathComponent("cells.riad")
+    try """
+      # %% [markdown]
+      # # A lesson
+      # Some prose.
+      # %% First cell
+      x = 20
+      print("x is", x)
+      # %%
+      show(heatmap(rand([8, 8], seed: 1)))
+      """.write(to: script, atomically: true, encoding: .utf8)
+    let html = dir.appendingPathComponent("report.html")
+    let r = try runRiad(["render", script.path, "-o", html.path])
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let page = try String(contentsOf: html, encoding: .utf8)
+    XCTAssertTrue(page.contains("<h2>A lesson</h2>"))
+    XCTAssertTrue(page.contains("x is 20"))
+    XCTAssertTrue(page.contains("data:image/png;base64,"))
+    let md = dir.appendingPathComponent("report.md")
+    XCTAssertEqual(try runRiad(["render", script.path, "-o", md.path]).status, 0)
+    let text = try String(contentsOf: md, encoding: .utf8)
+    XCTAssertTrue(text.contains("```riad\nx = 20"))
+    XCTAssertTrue(text.contains("![image 1](report_files/image-001.png)"))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report_files/image-001.png").path))
+  }
+}
+
+/// `riad docs` is the registry's reference, committed as docs/reference.md,
+/// and every example in it runs.
+final class DocsTests: XCTestCase {
+  func testReferenceMatchesRegistry() throws {
+    let docs = try runRiad(["docs"])
+    XCTAssertEqual(docs.status, 0)
+    let committed = try String(contentsOf: packageRoot.appendingPathComponent("docs/reference.md"), encoding: .utf8)
+    XCTAssertEqual(docs.stdout, committed, "docs/reference.md is stale: regenerate it with `riad docs > docs/reference.md`")
+  }
+
+  func testEveryExampleRuns() throws {
+    let docs = try runRiad(["docs"]).stdout
+    var examples: [(String, String)] = []
+    var name = "", inCode = false, code: [String] = []
+    for line in docs.split(separator: "\n", omittingEmptySubsequences: false) {
+      if line.hasPrefix("### `") { name = String(line.dropFirst(5).prefix { $0 != "(" }) }
+      if line == "```riad" { inCode = true; code = []; continue }
+      if line == "```" && inCode { inCode = false; examples.append((name, code.joined(separator: "\n"))); continue }
+      if inCode { code.append(String(line)) }
+    }
+    XCTAssertGreaterThan(examples.count, 90)
+    // One process runs them all, each in its own function scope, and says which failed.
+    var program = ""
+    for (i, (name, body)) in examples.enumerated() {
+      program += "fn example\(i)() {\n\(body)\n}\n"
+      program += "print(\"ok \(name)\")\nexample\(i)()\n"
+    }
+    let r = try runRiad(["-e", program])
+    XCTAssertEqual(r.status, 0, "an example failed:\n\(r.stderr)\n\(r.stdout.split(separator: "\n").suffix(2))")
+  }
+}
