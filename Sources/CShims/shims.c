@@ -1,6 +1,9 @@
+#define _GNU_SOURCE
 #include "CShims.h"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,4 +73,14 @@ void riad_configure_allocator(void) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+}
+
+int riad_open_pty(char *name, int length) {
+  int fd = posix_openpt(O_RDWR | O_NOCTTY);
+  if (fd < 0) return -1;
+  if (grantpt(fd) != 0 || unlockpt(fd) != 0 || ptsname_r(fd, name, (size_t)length) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }

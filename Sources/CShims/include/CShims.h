@@ -37,6 +37,12 @@ int riad_sigint_count(void);
 void riad_sigint_clear(void);
 void riad_set_busy(int busy);
 
+// MARK: - Pseudo-terminals (for driving the REPL in tests)
+
+/// Opens a pty master; writes the slave's path into `name`. Returns the
+/// master fd, or -1.
+int riad_open_pty(char *name, int length);
+
 // MARK: - Memory
 
 /// Keeps freed tensor memory in the heap for reuse instead of returning it
