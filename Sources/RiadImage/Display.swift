@@ -77,7 +77,7 @@ public final class Display {
 /// 24-bit colour upper-half blocks: each character cell shows two pixels,
 /// the top one as foreground of '▀', the bottom one as background.
 public enum Blocks {
-  public static func render(_ image: RGBImage, maxColumns: Int = 80) -> String {
+  public static func render(_ image: RGBImage, maxColumns: Int = 80, upscale: Bool = true) -> String {
     var img = image
     let limit = max(8, maxColumns - 1)
     if img.width > limit {
@@ -86,7 +86,7 @@ public enum Blocks {
       var small = RGBImage(width: img.width / f, height: img.height / f)
       for y in 0..<small.height { for x in 0..<small.width { small.set(x, y, img.pixel(x * f, y * f)) } }
       img = small
-    } else if img.width * 2 <= min(limit, 128) {
+    } else if upscale && img.width * 2 <= min(limit, 128) {
       img = img.scaled(by: max(1, min(4, min(limit, 128) / img.width)))
     }
     var out = ""

@@ -59,11 +59,22 @@ public enum PNG {
       png_image_free(&image)
       throw TensorError("cannot read image '\(path)': the PNG data is corrupt or truncated (\(m))")
     }
+    // libpng's simplified API premultiplies 16-bit (linear) colour by alpha.
+    if sixteen && channels % 2 == 0 { unpremultiply(&values, channels) }
     // interleaved HWC → planar CHW
     var planar = [Float](repeating: 0, count: count)
     for c in 0..<channels { for p in 0..<(w * h) { planar[c * w * h + p] = values[p * channels + c] } }
     return Image(width: w, height: h, channels: channels, bitDepth: sixteen ? 16 : 8,
                  tensor: Tensor(shape: [channels, h, w], data: planar))
+  }
+
+  /// Divides the colour samples of interleaved gray+alpha or RGBA by alpha.
+  static func unpremultiply(_ values: inout [Float], _ channels: Int) {
+    for p in 0..<(values.count / channels) {
+      let a = values[p * channels + channels - 1]
+      guard a > 0 else { continue }
+      for k in 0..<(channels - 1) { values[p * channels + k] = Swift.min(1, values[p * channels + k] / a) }
+    }
   }
 
   /// Writes `[C,H,W]` (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) or `[H,W]`,
@@ -89,6 +100,13 @@ public enum PNG {
       let v = chw.data[ch * w * h + p]
       interleaved[p * c + ch] = (v.isNaN ? 0 : Swift.min(Swift.max(v, 0), 1)) * scale
     } }
+    // 16-bit with alpha: libpng expects premultiplied colour (see read).
+    if bitDepth == 16 && c % 2 == 0 {
+      for p in 0..<(w * h) {
+        let a = interleaved[p * c + c - 1] / 65535
+        for k in 0..<(c - 1) { interleaved[p * c + k] *= a }
+      }
+    }
     let ok: Bool
     if bitDepth == 16 {
       let buffer = interleaved.map { UInt16($0.rounded()) }
