@@ -169,6 +169,15 @@ extension Session {
         }
         return .none
       },
+      Builtin("mkdir", category: cat, params: [P("path", "string", "the folder to create, with any missing parents")],
+              summary: "Creates a folder (and its parents); nothing happens when it exists.",
+              example: "mkdir(\"/tmp/riad-example-folder/inner\")\nexists(\"/tmp/riad-example-folder/inner\")") { a in
+        let path = try a.string("path")
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+          throw BuiltinError("mkdir: cannot create '\(path)': \(error.localizedDescription)")
+        }
+        return .none
+      },
       Builtin("exists", category: cat, params: [P("path", "string", "a file or folder")],
               summary: "Whether a file or folder exists.", example: "exists(\"/tmp\")") { a in
         .bool(FileManager.default.fileExists(atPath: try a.string("path")))

@@ -37,7 +37,7 @@ public enum Synthetic {
   }
 
   /// One normal texture image `[3,size,size]` with a random phase and mild noise.
-  static func texture(_ kind: String, _ n: Int, _ rng: inout RandomGenerator) -> Tensor {
+  public static func texture(_ kind: String, _ n: Int, _ rng: inout RandomGenerator) -> Tensor {
     let px = Double(rng.nextUniform()) * 2 * .pi, py = Double(rng.nextUniform()) * 2 * .pi
     let s = Double(n) / 64
     var img = [Float](repeating: 0, count: 3 * n * n)
@@ -80,7 +80,7 @@ public enum Synthetic {
   }
 
   /// Draws defect `kind` into `img` and returns its exact mask `[1,n,n]`.
-  static func defect(_ kind: String, _ img: inout Tensor, _ n: Int, _ rng: inout RandomGenerator) -> Tensor {
+  public static func defect(_ kind: String, _ img: inout Tensor, _ n: Int, _ rng: inout RandomGenerator) -> Tensor {
     var mask = [Float](repeating: 0, count: n * n)
     let cx = Double(n) * (0.25 + 0.5 * Double(rng.nextUniform())), cy = Double(n) * (0.25 + 0.5 * Double(rng.nextUniform()))
     let scale = Double(n) / 64
