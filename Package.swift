@@ -69,7 +69,7 @@ let package = Package(
                 dependencies: ["RiadMethod", "RiadData", "RiadTestSupport"]),
     .testTarget(name: "RiadImageTests", dependencies: ["RiadImage", "RiadTestSupport", "CSixel"]),
     .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadBuiltins", "RiadTestSupport"]),
-    .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"]),
+    .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -49,7 +49,7 @@ final class ParserTests: XCTestCase {
     for text in ["fn f(x) {", "[1, 2,", "x = (1 +", "if a {\n  b", "y = 2 *"] {
       XCTAssertThrowsError(try parse(text), text) { XCTAssertTrue(($0 as! ScriptError).incomplete, "\(text): \($0)") }
     }
-    for text in ["x = )", "1 2", "fn (", "\"open"] {
+    for text in ["x = )", "1 2", "fn )", "\"open"] {
       XCTAssertThrowsError(try parse(text), text) { XCTAssertFalse(($0 as! ScriptError).incomplete, "\(text): \($0)") }
     }
   }
