@@ -29,12 +29,14 @@ extension Session {
               discussion: "Draws come from xoshiro256** seeded by SplitMix64; each float keeps 24 random bits.",
               example: "rand([2, 3], seed: 1)") { [unowned self] a in
         let s = try a.shape("shape")
-        return t(try self.withGenerator(try a.seed()) { Tensor.rand(s, using: &$0) })
+        let seed = try a.seed()
+        return t(self.withGenerator(seed) { Tensor.rand(s, using: &$0) })
       },
       Builtin("randn", category: cat, params: [shapeParam, P("seed", "integer", "a seed for this draw; nil uses the global generator", nilDefault)],
               summary: "Standard normal random values (Box–Muller).", example: "randn([3], seed: 7)") { [unowned self] a in
         let s = try a.shape("shape")
-        return t(try self.withGenerator(try a.seed()) { Tensor.randn(s, using: &$0) })
+        let seed = try a.seed()
+        return t(self.withGenerator(seed) { Tensor.randn(s, using: &$0) })
       },
       Builtin("arange", category: cat, params: [P("n", "integer", "how many")], summary: "The tensor [0, 1, …, n-1].",
               example: "arange(5)") { a in t(Tensor.arange(try a.int("n", min: 0))) },

@@ -52,7 +52,7 @@ public enum Completion {
     let typedDir = partial.hasSuffix("/") ? partial : String(partial.dropLast(prefix.count))
     return names.filter { $0.hasPrefix(prefix) && !($0.hasPrefix(".") && !prefix.hasPrefix(".")) }.sorted().map { name in
       var isDir: ObjCBool = false
-      FileManager.default.fileExists(atPath: (listDir as NSString).appendingPathComponent(name), isDirectory: &isDir)
+      _ = FileManager.default.fileExists(atPath: (listDir as NSString).appendingPathComponent(name), isDirectory: &isDir)
       return typedDir + name + (isDir.boolValue ? "/" : "")
     }
   }
