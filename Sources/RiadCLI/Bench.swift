@@ -14,6 +14,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Timed steps.") var steps = 5
   @Option(help: "Untimed warm-up steps.") var warmup = 2
   @Option(help: "Worker threads (riad and OpenBLAS).") var threads: Int?
+  @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
 
   func validate() throws {
     guard size >= 16, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, got \(size)") }
@@ -22,6 +23,7 @@ struct Bench: ParsableCommand {
 
   func run() throws {
     if let threads { setThreads(threads) }
+    if layers { try layerTable(); return }
     var rng = RandomGenerator(seed: 0)
     let net = try UNet(UNetConfig(channels: 3, base: base), rng: &rng)
     let opt = Adam(net.parameters, lr: 1e-4)
@@ -38,5 +40,77 @@ struct Bench: ParsableCommand {
     let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d}",
                       size, base, batch, net.parameterCount, trainMs, inferMs, threads ?? workerThreads)
     print(json)
+  }
+
+  /// One conv layer of the U-Net: its shape and where it runs.
+  struct Layer {
+    let name: String, transposed: Bool, cin: Int, cout: Int, kernel: Int, stride: Int, side: Int
+    /// Multiply-adds of the forward pass over the batch.
+    func macs(_ batch: Int) -> Double {
+      let out = transposed ? side * 2 : (side + 2 - kernel) / stride + 1
+      let positions = transposed ? side * side : out * out
+      return Double(batch * cin * cout * kernel * kernel * positions)
+    }
+  }
+
+  func unetLayers() -> [Layer] {
+    let w = UNetConfig(base: base).widths
+    var out: [Layer] = [Layer(name: "down1.conv1", transposed: false, cin: 3, cout: w[0], kernel: 3, stride: 1, side: size),
+                        Layer(name: "down1.conv2", transposed: false, cin: w[0], cout: w[0], kernel: 3, stride: 1, side: size)]
+    for i in 1..<w.count {
+      out.append(Layer(name: "down\(i + 1).conv1", transposed: false, cin: w[i - 1], cout: w[i], kernel: 4, stride: 2, side: size >> (i - 1)))
+      out.append(Layer(name: "down\(i + 1).conv2", transposed: false, cin: w[i], cout: w[i], kernel: 3, stride: 1, side: size >> i))
+    }
+    for j in 0..<(w.count - 1) {
+      let i = w.count - 1 - j
+      out.append(Layer(name: "up\(j + 1).upconv", transposed: true, cin: w[i], cout: w[i - 1], kernel: 4, stride: 2, side: size >> i))
+      out.append(Layer(name: "up\(j + 1).conv1", transposed: false, cin: 2 * w[i - 1], cout: w[i - 1], kernel: 3, stride: 1, side: size >> (i - 1)))
+      out.append(Layer(name: "up\(j + 1).conv2", transposed: false, cin: w[i - 1], cout: w[i - 1], kernel: 3, stride: 1, side: size >> (i - 1)))
+    }
+    out.append(Layer(name: "final", transposed: false, cin: w[0], cout: 3, kernel: 3, stride: 1, side: size))
+    return out
+  }
+
+  /// Seconds per call of `body`, the best of `steps` after `warmup` calls.
+  func time(_ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<max(1, warmup) { try body() }
+    var best = Double.infinity
+    for _ in 0..<steps {
+      let t = Date()
+      try body()
+      best = min(best, Date().timeIntervalSince(t))
+    }
+    return best
+  }
+
+  func layerTable() throws {
+    var rng = RandomGenerator(seed: 0)
+    let n = 1024
+    let a = Tensor.rand([n, n], using: &rng), b = Tensor.rand([n, n], using: &rng)
+    let gemm = try time { _ = try Tensor.matmul(a, b) }
+    print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
+    print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s")
+    var totalF = 0.0, totalB = 0.0, flopsF = 0.0
+    for l in unetLayers() {
+      let x = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng).asParameter()
+      let w = (l.transposed ? Tensor.randn([l.cin, l.cout, l.kernel, l.kernel], using: &rng)
+                            : Tensor.randn([l.cout, l.cin, l.kernel, l.kernel], using: &rng)).asParameter()
+      let bias = Tensor.zeros([l.cout]).asParameter()
+      func forward() throws -> Tensor {
+        l.transposed ? try Tensor.convTranspose2d(x, w, bias, stride: 2, padding: 1)
+                     : try Tensor.conv2d(x, w, bias, stride: l.stride, padding: 1)
+      }
+      let tf = try time { _ = try withNoGrad { try forward() } }
+      let y = try forward()
+      let g = Tensor.ones(y.shape)
+      let tb = try time { x.grad = nil; w.grad = nil; bias.grad = nil; try y.backward(g) }
+      let macs = l.macs(batch)
+      totalF += tf; totalB += tb; flopsF += 2 * macs
+      let shape = "\(l.cin)→\(l.cout) \(l.transposed ? "T" : "")\(l.kernel)×\(l.kernel)/\(l.stride) at \(l.side)²"
+      print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
+            + String(format: "%8.1f %17.1f", 2 * macs / tf / 1e9, 4 * macs / tb / 1e9))
+    }
+    print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
+                 totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, 2 * flopsF / totalB / 1e9))
   }
 }

@@ -29,6 +29,26 @@ final class CommandLineTests: XCTestCase {
     XCTAssertEqual(try runRiad([script.path, "a", "--b", "3"]).stdout, "[\"a\", \"--b\", \"3\"] 3\n")
   }
 
+  /// Ctrl-C (SIGINT) stops a script at a safe point with status 130, in the
+  /// interpreter's loop and inside a training run.
+  func testInterruptedScriptsExitWith130() throws {
+    for code in ["i = 0\nwhile true { i += 1 }", "net = unet(base: 2, depth: 2)\ntrain(net, rand([4, 3, 8, 8]), epochs: 1000000, batch: 2)"] {
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: riadExecutable)
+      p.arguments = ["-e", code]
+      let err = Pipe()
+      p.standardError = err
+      p.standardOutput = FileHandle.nullDevice
+      try p.run()
+      Thread.sleep(forTimeInterval: 1.0)
+      kill(p.processIdentifier, SIGINT)
+      let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      p.waitUntilExit()
+      XCTAssertEqual(p.terminationStatus, 130, code)
+      XCTAssertTrue(text.contains("interrupted"), text)
+    }
+  }
+
   func testVersionAndHelp() throws {
     let v = try runRiad(["--version"])
     XCTAssertEqual(v.status, 0)
