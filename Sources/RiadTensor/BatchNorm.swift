@@ -1,4 +1,5 @@
 /// Batch normalization over the N, H, W dimensions of `[N,C,H,W]`, per channel.
+/// Channels are independent, so every pass runs over channels in parallel.
 extension Tensor {
   /// Training mode normalizes with the batch statistics (biased variance) and
   /// updates the running statistics in place with PyTorch's rule
@@ -21,48 +22,77 @@ extension Tensor {
     if training && m < 2 {
       throw TensorError("batch_norm: training needs more than one value per channel, got input \(x.shape.shapeString)")
     }
+    // Per-channel statistics: mean and 1/√(var + eps), and the batch variance.
     var mean = [Float](repeating: 0, count: c), invStd = [Float](repeating: 0, count: c)
+    var batchVar = [Double](repeating: 0, count: c)
     x.data.withUnsafeBufferPointer { px in
-      for ch in 0..<c {
-        if training {
-          var s: Double = 0, ss: Double = 0
-          for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { s += Double(row[k]) } }
-          let mu = s / Double(m)
-          for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { let d = Double(row[k]) - mu; ss += d * d } }
-          let v = ss / Double(m)
-          mean[ch] = Float(mu); invStd[ch] = Float(1 / (v + Double(eps)).squareRoot())
-          if let rm = runningMean, let rv = runningVar {
-            rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * Float(mu)
-            rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(ss / Double(m - 1))
+      mean.withUnsafeMutableBufferPointer { pm in
+        invStd.withUnsafeMutableBufferPointer { ps in
+          batchVar.withUnsafeMutableBufferPointer { pv in
+            parallelFor(c, cost: 2 * m) { ch in
+              if training {
+                var s: Double = 0, ss: Double = 0
+                for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { s += Double(row[k]) } }
+                let mu = s / Double(m)
+                for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { let d = Double(row[k]) - mu; ss += d * d } }
+                pv[ch] = ss / Double(m)
+                pm[ch] = Float(mu); ps[ch] = Float(1 / (pv[ch] + Double(eps)).squareRoot())
+              } else {
+                pm[ch] = runningMean!.data[ch]; ps[ch] = 1 / (runningVar!.data[ch] + eps).squareRoot()
+              }
+            }
           }
-        } else {
-          mean[ch] = runningMean!.data[ch]; invStd[ch] = 1 / (runningVar!.data[ch] + eps).squareRoot()
         }
       }
     }
+    if training, let rm = runningMean, let rv = runningVar {
+      for ch in 0..<c {
+        rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mean[ch]
+        rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(batchVar[ch] * Double(m) / Double(m - 1))
+      }
+    }
+    let w = weight?.data, b = bias?.data
     var xhat = [Float](repeating: 0, count: x.count), y = [Float](repeating: 0, count: x.count)
     x.data.withUnsafeBufferPointer { px in
-      for i in 0..<n { for ch in 0..<c {
-        let a = weight?.data[ch] ?? 1, b = bias?.data[ch] ?? 0, mu = mean[ch], s = invStd[ch]
-        let o = (i * c + ch) * p
-        for k in 0..<p { let h = (px[o + k] - mu) * s; xhat[o + k] = h; y[o + k] = a * h + b }
-      } }
+      xhat.withUnsafeMutableBufferPointer { ph in
+        y.withUnsafeMutableBufferPointer { py in
+          parallelFor(c, cost: 2 * m) { ch in
+            let a = w?[ch] ?? 1, shift = b?[ch] ?? 0, mu = mean[ch], s = invStd[ch]
+            for i in 0..<n {
+              let o = (i * c + ch) * p
+              for k in 0..<p { let h = (px[o + k] - mu) * s; ph[o + k] = h; py[o + k] = a * h + shift }
+            }
+          }
+        }
+      }
     }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor(shape: x.shape, data: y).record("batch_norm", inputs) { g in
       var gx = [Float](repeating: 0, count: x.count)
       var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
-      for ch in 0..<c {
-        var sg: Double = 0, sgh: Double = 0
-        for i in 0..<n { let o = (i * c + ch) * p; for k in 0..<p { sg += Double(g.data[o + k]); sgh += Double(g.data[o + k] * xhat[o + k]) } }
-        gw[ch] = Float(sgh); gb[ch] = Float(sg)
-        let a = weight?.data[ch] ?? 1, s = invStd[ch]
-        if training {
-          // dx = a·s·(g − mean(g) − x̂·mean(g·x̂))
-          let mg = Float(sg / Double(m)), mgh = Float(sgh / Double(m))
-          for i in 0..<n { let o = (i * c + ch) * p; for k in 0..<p { gx[o + k] = a * s * (g.data[o + k] - mg - xhat[o + k] * mgh) } }
-        } else {
-          for i in 0..<n { let o = (i * c + ch) * p; for k in 0..<p { gx[o + k] = a * s * g.data[o + k] } }
+      g.data.withUnsafeBufferPointer { pg in
+        xhat.withUnsafeBufferPointer { ph in
+          gx.withUnsafeMutableBufferPointer { pgx in
+            gw.withUnsafeMutableBufferPointer { pgw in
+              gb.withUnsafeMutableBufferPointer { pgb in
+                parallelFor(c, cost: 3 * m) { ch in
+                  var sg: Double = 0, sgh: Double = 0
+                  for i in 0..<n {
+                    let o = (i * c + ch) * p
+                    for k in 0..<p { sg += Double(pg[o + k]); sgh += Double(pg[o + k] * ph[o + k]) }
+                  }
+                  pgw[ch] = Float(sgh); pgb[ch] = Float(sg)
+                  let a = w?[ch] ?? 1, s = invStd[ch]
+                  // training: dx = a·s·(g − mean(g) − x̂·mean(g·x̂)); eval: dx = a·s·g
+                  let mg = training ? Float(sg / Double(m)) : 0, mgh = training ? Float(sgh / Double(m)) : 0
+                  for i in 0..<n {
+                    let o = (i * c + ch) * p
+                    for k in 0..<p { pgx[o + k] = a * s * (pg[o + k] - mg - ph[o + k] * mgh) }
+                  }
+                }
+              }
+            }
+          }
         }
       }
       var grads: [Tensor?] = [Tensor(shape: x.shape, data: gx)]
