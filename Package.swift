@@ -38,7 +38,7 @@ let package = Package(
                    providers: [.apt(["libsixel-dev"])]),
     .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                    providers: [.apt(["libedit-dev"])]),
-    .target(name: "CShims", dependencies: ["CEditLine"]),
+    .target(name: "CShims", dependencies: ["CEditLine", "CPNG"]),
 
     // MARK: numerics
     .target(name: "RiadTensor", dependencies: ["CBLAS"], swiftSettings: fast),

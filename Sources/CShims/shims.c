@@ -3,6 +3,9 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
@@ -83,4 +86,76 @@ int riad_open_pty(char *name, int length) {
     return -1;
   }
   return fd;
+}
+
+struct png_failure { jmp_buf jump; char *error; int error_length; };
+
+static void png_fail(png_structp png, png_const_charp message) {
+  struct png_failure *f = (struct png_failure *)png_get_error_ptr(png);
+  snprintf(f->error, (size_t)f->error_length, "%s", message);
+  longjmp(f->jump, 1);
+}
+
+static void png_quiet(png_structp png, png_const_charp message) { (void)png; (void)message; }
+
+int riad_png_read16(const char *path, unsigned short **samples, int *width, int *height, int *channels,
+                    char *error, int error_length) {
+  struct png_failure failure = { .error = error, .error_length = error_length };
+  FILE *file = fopen(path, "rb");
+  if (!file) { snprintf(error, (size_t)error_length, "cannot open the file"); return 1; }
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &failure, png_fail, png_quiet);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  unsigned short *volatile buffer = NULL;
+  png_bytep *volatile rows = NULL;
+  if (!png || !info || setjmp(failure.jump)) {
+    free(buffer); free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(file);
+    if (!png || !info) snprintf(error, (size_t)error_length, "out of memory");
+    return 1;
+  }
+  png_init_io(png, file);
+  png_read_info(png, info);
+  png_set_swap(png);  /* PNG stores big-endian samples */
+  png_read_update_info(png, info);
+  int w = (int)png_get_image_width(png, info), h = (int)png_get_image_height(png, info);
+  int c = png_get_channels(png, info);
+  if (png_get_bit_depth(png, info) != 16) { snprintf(error, (size_t)error_length, "not a 16-bit image"); longjmp(failure.jump, 1); }
+  buffer = malloc((size_t)w * (size_t)h * (size_t)c * sizeof(unsigned short));
+  rows = malloc((size_t)h * sizeof(png_bytep));
+  if (!buffer || !rows) { snprintf(error, (size_t)error_length, "out of memory"); longjmp(failure.jump, 1); }
+  for (int y = 0; y < h; y++) rows[y] = (png_bytep)(buffer + (size_t)y * (size_t)w * (size_t)c);
+  png_read_image(png, rows);
+  png_read_end(png, NULL);
+  free(rows);
+  png_destroy_read_struct(&png, &info, NULL);
+  fclose(file);
+  *samples = buffer; *width = w; *height = h; *channels = c;
+  return 0;
+}
+
+int riad_png_write16(const char *path, const unsigned short *samples, int width, int height, int channels,
+                     char *error, int error_length) {
+  struct png_failure failure = { .error = error, .error_length = error_length };
+  FILE *file = fopen(path, "wb");
+  if (!file) { snprintf(error, (size_t)error_length, "cannot create the file"); return 1; }
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &failure, png_fail, png_quiet);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  if (!png || !info || setjmp(failure.jump)) {
+    png_destroy_write_struct(&png, &info);
+    fclose(file);
+    if (!png || !info) snprintf(error, (size_t)error_length, "out of memory");
+    return 1;
+  }
+  int type = channels == 1 ? PNG_COLOR_TYPE_GRAY : channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
+           : channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA;
+  png_init_io(png, file);
+  png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 16, type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  png_set_swap(png);
+  for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(samples + (size_t)y * (size_t)width * (size_t)channels));
+  png_write_end(png, NULL);
+  png_destroy_write_struct(&png, &info);
+  return fclose(file) == 0 ? 0 : (snprintf(error, (size_t)error_length, "cannot finish writing"), 1);
 }

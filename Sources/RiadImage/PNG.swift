@@ -1,4 +1,5 @@
 import CPNG
+import CShims
 import Foundation
 import RiadTensor
 
@@ -39,6 +40,10 @@ public enum PNG {
     var format = image.format & ~colormap
     let sixteen = format & linear != 0
     let channels = (format & color != 0 ? 3 : 1) + (format & alpha != 0 ? 1 : 0)
+    if sixteen && format & alpha != 0 {
+      png_image_free(&image)
+      return try readSixteenWithAlpha(path)
+    }
     format = (format & (color | alpha)) | (sixteen ? linear : 0)
     image.format = format
     let (w, h) = (Int(image.width), Int(image.height))
@@ -59,8 +64,6 @@ public enum PNG {
       png_image_free(&image)
       throw TensorError("cannot read image '\(path)': the PNG data is corrupt or truncated (\(m))")
     }
-    // libpng's simplified API premultiplies 16-bit (linear) colour by alpha.
-    if sixteen && channels % 2 == 0 { unpremultiply(&values, channels) }
     // interleaved HWC → planar CHW
     var planar = [Float](repeating: 0, count: count)
     for c in 0..<channels { for p in 0..<(w * h) { planar[c * w * h + p] = values[p * channels + c] } }
@@ -68,13 +71,21 @@ public enum PNG {
                  tensor: Tensor(shape: [channels, h, w], data: planar))
   }
 
-  /// Divides the colour samples of interleaved gray+alpha or RGBA by alpha.
-  static func unpremultiply(_ values: inout [Float], _ channels: Int) {
-    for p in 0..<(values.count / channels) {
-      let a = values[p * channels + channels - 1]
-      guard a > 0 else { continue }
-      for k in 0..<(channels - 1) { values[p * channels + k] = Swift.min(1, values[p * channels + k] / a) }
+  /// 16-bit gray+alpha and RGBA: the simplified API would premultiply the
+  /// colour by alpha, so these go through the classic API in CShims.
+  static func readSixteenWithAlpha(_ path: String) throws -> Image {
+    var samples: UnsafeMutablePointer<UInt16>? = nil
+    var w: Int32 = 0, h: Int32 = 0, c: Int32 = 0
+    var error = [CChar](repeating: 0, count: 200)
+    guard riad_png_read16(path, &samples, &w, &h, &c, &error, 200) == 0, let samples else {
+      throw TensorError("cannot read image '\(path)': the PNG data is corrupt or truncated (\(String(cString: error)))")
     }
+    defer { free(samples) }
+    let (width, height, channels) = (Int(w), Int(h), Int(c))
+    var planar = [Float](repeating: 0, count: width * height * channels)
+    for ch in 0..<channels { for p in 0..<(width * height) { planar[ch * width * height + p] = Float(samples[p * channels + ch]) / 65535 } }
+    return Image(width: width, height: height, channels: channels, bitDepth: 16,
+                 tensor: Tensor(shape: [channels, height, width], data: planar))
   }
 
   /// Writes `[C,H,W]` (C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) or `[H,W]`,
@@ -100,15 +111,13 @@ public enum PNG {
       let v = chw.data[ch * w * h + p]
       interleaved[p * c + ch] = (v.isNaN ? 0 : Swift.min(Swift.max(v, 0), 1)) * scale
     } }
-    // 16-bit with alpha: libpng expects premultiplied colour (see read).
-    if bitDepth == 16 && c % 2 == 0 {
-      for p in 0..<(w * h) {
-        let a = interleaved[p * c + c - 1] / 65535
-        for k in 0..<(c - 1) { interleaved[p * c + k] *= a }
-      }
-    }
     let ok: Bool
-    if bitDepth == 16 {
+    var error = [CChar](repeating: 0, count: 200)
+    if bitDepth == 16 && c % 2 == 0 {
+      // With alpha: the classic API, so the samples are stored unchanged (see read).
+      let buffer = interleaved.map { UInt16($0.rounded()) }
+      ok = riad_png_write16(tmp, buffer, Int32(w), Int32(h), Int32(c), &error, 200) == 0
+    } else if bitDepth == 16 {
       let buffer = interleaved.map { UInt16($0.rounded()) }
       ok = buffer.withUnsafeBytes { png_image_write_to_file(&image, tmp, 0, $0.baseAddress, 0, nil) } != 0
     } else {
@@ -116,7 +125,7 @@ public enum PNG {
       ok = buffer.withUnsafeBytes { png_image_write_to_file(&image, tmp, 0, $0.baseAddress, 0, nil) } != 0
     }
     guard ok else {
-      let m = message(&image)
+      let m = error[0] != 0 ? String(cString: error) : message(&image)
       png_image_free(&image)
       unlink(tmp)
       throw TensorError("cannot write image '\(path)': \(m.isEmpty ? "the folder does not exist or is not writable" : m)")

@@ -43,6 +43,18 @@ void riad_set_busy(int busy);
 /// master fd, or -1.
 int riad_open_pty(char *name, int length);
 
+// MARK: - 16-bit PNG with alpha
+
+/// libpng's simplified API premultiplies 16-bit colour by alpha, so these two
+/// use the classic API (its errors longjmp, which only C can catch) to read
+/// and write 16-bit gray+alpha and RGBA samples unchanged. Samples are
+/// interleaved, native-endian. Both return 0 on success; otherwise `error`
+/// holds libpng's message.
+int riad_png_read16(const char *path, unsigned short **samples, int *width, int *height, int *channels,
+                    char *error, int error_length);
+int riad_png_write16(const char *path, const unsigned short *samples, int width, int height, int channels,
+                     char *error, int error_length);
+
 // MARK: - Memory
 
 /// Keeps freed tensor memory in the heap for reuse instead of returning it
