@@ -68,7 +68,7 @@ let package = Package(
     .testTarget(name: "RiadMethodTests",
                 dependencies: ["RiadMethod", "RiadData", "RiadTestSupport"]),
     .testTarget(name: "RiadImageTests", dependencies: ["RiadImage", "RiadTestSupport", "CSixel"]),
-    .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadBuiltins", "RiadTestSupport"]),
+    .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadBuiltins", "RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
   ],
   swiftLanguageModes: [.v5]

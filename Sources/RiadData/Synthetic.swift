@@ -14,7 +14,10 @@ public enum Synthetic {
     guard kinds.contains(kind) else {
       throw TensorError("synthetic: unknown kind \"\(kind)\" (choose \(kinds.map { "\"\($0)\"" }.joined(separator: ", ")))")
     }
-    guard size >= 8 else { throw TensorError("synthetic: size must be ≥ 8, got \(size)") }
+    guard size >= 8, size <= 1024 else { throw TensorError("synthetic: size must be 8 to 1024, got \(size)") }
+    guard (train + test) * size * size <= 1 << 28 else {
+      throw TensorError("synthetic: \(train + test) images of \(size)×\(size) are too many for memory; use fewer or smaller ones")
+    }
     guard train >= 1, test >= 2 else { throw TensorError("synthetic: need train ≥ 1 and test ≥ 2, got \(train) and \(test)") }
     var rng = RandomGenerator(seed: seed &* 0x9E37_79B9 &+ UInt64(kinds.firstIndex(of: kind)!))
     let trainImages = (0..<train).map { _ in texture(kind, size, &rng) }

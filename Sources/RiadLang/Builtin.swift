@@ -133,24 +133,39 @@ public struct Args {
 
   /// A tensor; numbers and (nested) lists of numbers convert.
   public func tensor(_ name: String) throws -> Tensor {
-    do { return try Convert.tensor(self[name]) } catch { throw bad(name, "a tensor", self[name]) }
+    do { return try Convert.tensor(self[name]) } catch let e as BuiltinError where e.message.contains("rectangular") {
+      throw BuiltinError("bad argument '\(name)' to '\(builtin.name)': \(e.message)")
+    } catch { throw bad(name, "a tensor", self[name]) }
   }
 
   public func optionalTensor(_ name: String) throws -> Tensor? { isNil(name) ? nil : try tensor(name) }
 
   /// A shape: a number or a list of non-negative integers.
   public func shape(_ name: String) throws -> [Int] {
+    let extents: [Double]
     switch self[name] {
-    case .number: return [try int(name, min: 0)]
+    case .number(let x): extents = [x]
     case .list(let l):
-      return try l.items.map { v in
-        guard case .number(let x) = v, x == x.rounded(), x >= 0 else { throw bad(name, "a list of non-negative integers", self[name]) }
-        return Int(x)
+      extents = try l.items.map { v in
+        guard case .number(let x) = v else { throw bad(name, "a list of non-negative integers", self[name]) }
+        return x
       }
-    case .tensor(let t) where t.rank <= 1: return t.data.map { Int($0) }
+    case .tensor(let t) where t.rank <= 1: extents = t.data.map(Double.init)
     case let v: throw bad(name, "a shape (a number or a list of integers)", v)
     }
+    guard extents.allSatisfy({ $0 == $0.rounded() && $0 >= 0 }) else {
+      throw bad(name, "non-negative integer extents", self[name])
+    }
+    let elements = extents.reduce(1.0, *)
+    guard elements <= Double(Args.maxElements) else {
+      throw BuiltinError("bad argument '\(name)' to '\(builtin.name)': \(Format.repr(self[name])) has \(formatNumber(elements)) elements, more than riad allows in one tensor (\(Args.maxElements))")
+    }
+    return extents.map { Int($0) }
   }
+
+  /// The most elements one tensor may have (2³¹, 8 GiB of float32): a typo
+  /// such as `zeros([100000, 100000])` gives an error instead of exhausting memory.
+  public static let maxElements = 1 << 31
 
   /// A list of integers such as `ks: [2, 4, 8, 16]`.
   public func ints(_ name: String, min: Int? = nil) throws -> [Int] {
@@ -189,7 +204,7 @@ public enum Convert {
       if l.items.isEmpty { return Tensor(shape: [0], data: []) }
       let parts = try l.items.map { try tensor($0) }
       guard parts.allSatisfy({ $0.shape == parts[0].shape }) else {
-        throw BuiltinError("tensor: the nested lists are not rectangular")
+        throw BuiltinError("the nested lists are not rectangular (\(parts.map { $0.shape.shapeString }.joined(separator: " vs ")))")
       }
       return Tensor(shape: [parts.count] + parts[0].shape, data: parts.flatMap(\.data))
     default: throw BuiltinError("cannot make a tensor from \(v.brief)")

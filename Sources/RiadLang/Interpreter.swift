@@ -230,7 +230,7 @@ public final class Interpreter {
       return .bool(a ? true : try truth(evaluate(r, env), r.range))
     case .range(let l, let r, let inclusive):
       let a = try evaluate(l, env), b = try evaluate(r, env)
-      guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded() else {
+      guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded(), abs(x) < 1e15, abs(y) < 1e15 else {
         throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: expr.range)
       }
       return .range(Int(x), Int(y) + (inclusive ? 1 : 0))

@@ -20,7 +20,7 @@ enum Operators {
       default: break
       }
     case let (.list(x), .list(y)) where op == "+": return .list(x.items + y.items)
-    case let (.string(x), .number(y)) where op == "*" && y >= 0 && y == y.rounded():
+    case let (.string(x), .number(y)) where op == "*" && y >= 0 && y == y.rounded() && Double(x.utf8.count) * y < 1e9:
       return .string(String(repeating: x, count: Int(y)))
     default: break
     }

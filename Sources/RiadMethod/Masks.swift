@@ -12,9 +12,9 @@ public enum Masks {
   /// `[n, 1, h, w]` masks of 0/1.
   public static func make(height h: Int, width w: Int, k: Int, n: Int,
                           using rng: inout RandomGenerator) throws -> Tensor {
-    guard h >= 1, w >= 1 else { throw TensorError("masks: size must be positive, got \(h)×\(w)") }
+    guard h >= 1, w >= 1, h <= 1 << 14, w <= 1 << 14 else { throw TensorError("masks: size must be 1 to 16384 pixels a side, got \(h)×\(w)") }
     guard k >= 1 else { throw TensorError("masks: k (the cell side in pixels) must be ≥ 1, got \(k)") }
-    guard n >= 2 else { throw TensorError("masks: n (the number of masks) must be ≥ 2, got \(n)") }
+    guard n >= 2, n <= 64 else { throw TensorError("masks: n (the number of masks) must be 2 to 64, got \(n)") }
     let gh = (h + k - 1) / k, gw = (w + k - 1) / k, cells = gh * gw
     let perm = rng.permutation(cells)
     var set = [Int](repeating: 0, count: cells)

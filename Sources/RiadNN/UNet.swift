@@ -21,7 +21,8 @@ public struct UNetConfig: Equatable, Codable {
 
   public func validate() throws {
     guard channels >= 1 else { throw TensorError("unet: channels must be ≥ 1, got \(channels)") }
-    guard base >= 1 else { throw TensorError("unet: base must be ≥ 1, got \(base)") }
+    guard base >= 1, base <= 1024 else { throw TensorError("unet: base must be 1 to 1024, got \(base)") }
+    guard channels <= 64 else { throw TensorError("unet: channels must be 1 to 64, got \(channels)") }
     guard (2...8).contains(depth) else { throw TensorError("unet: depth must be 2 to 8, got \(depth)") }
     guard ["sigmoid", "tanh", "none"].contains(out) else {
       throw TensorError("unet: out must be \"sigmoid\", \"tanh\" or \"none\", got \"\(out)\"")

@@ -13,8 +13,8 @@ extension Tensor {
   public func avgPool2d(_ k: Int, stride: Int? = nil, padding: Int = 0) throws -> Tensor {
     let s = stride ?? k
     let (np, h, w) = try planes("avg_pool2d")
-    guard k >= 1, s >= 1, padding >= 0, padding * 2 <= k else {
-      throw TensorError("avg_pool2d: need k ≥ 1, stride ≥ 1 and padding ≤ k/2, got k \(k), stride \(s), padding \(padding)")
+    guard k >= 1, s >= 1, padding >= 0, padding * 2 <= k, h + 2 * padding >= k, w + 2 * padding >= k else {
+      throw TensorError("avg_pool2d: need k ≥ 1, stride ≥ 1, padding ≤ k/2 and a window that fits the \(h)×\(w) input, got k \(k), stride \(s), padding \(padding)")
     }
     let ho = (h + 2 * padding - k) / s + 1, wo = (w + 2 * padding - k) / s + 1
     guard ho > 0, wo > 0 else { throw TensorError("avg_pool2d: a \(k)×\(k) window does not fit a \(h)×\(w) input") }
