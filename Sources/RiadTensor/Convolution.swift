@@ -88,8 +88,9 @@ func fromChannelMajor(_ src: UnsafePointer<Float>, _ nb: Int, _ c: Int, _ p: Int
   for n in 0..<nb { for ch in 0..<c { (dst + (n * c + ch) * p).update(from: src + ch * nb * p + n * p, count: p) } }
 }
 
-/// How many images share one column matrix (keeps it under ~32 M floats).
-func chunkSize(_ n: Int, _ perImage: Int) -> Int { max(1, min(n, (32 << 20) / max(perImage, 1))) }
+/// How many images share one column matrix: about 1 M floats (4 MiB), so
+/// that the matrix im2col writes is still in cache when sgemm packs it.
+func chunkSize(_ n: Int, _ perImage: Int) -> Int { max(1, min(n, (1 << 20) / max(perImage, 1))) }
 
 /// Scratch memory that is not zero-filled. One grow-only buffer serves every
 /// convolution (ops run one at a time), so large column matrices do not

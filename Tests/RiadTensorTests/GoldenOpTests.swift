@@ -62,3 +62,32 @@ final class GoldenOpTests: XCTestCase {
     assertClose(rv, g.output("running_var"), atol: g.tolerance, "running_var")
   }
 }
+
+/// Large batches are processed in chunks of images; the result must not
+/// depend on where the chunks fall.
+final class ChunkingTests: XCTestCase {
+  func testBatchedConvolutionsEqualPerImageOnes() throws {
+    var rng = RandomGenerator(seed: 4)
+    // 144 rows × 96² positions per image: more than one chunk's worth, so 3 chunks.
+    let x = Tensor.randn([3, 16, 96, 96], using: &rng)
+    let w = Tensor.randn([8, 16, 3, 3], using: &rng).asParameter()
+    let wt = Tensor.randn([16, 4, 4, 4], using: &rng).asParameter()
+    let y = try Tensor.conv2d(x, w, nil, padding: 1)
+    let yt = try Tensor.convTranspose2d(x, wt, nil, stride: 2, padding: 1)
+    try y.sum().backward()
+    try yt.sum().backward()
+    let gw = w.grad!, gwt = wt.grad!
+    var sumW = Tensor.zeros(w.shape), sumWT = Tensor.zeros(wt.shape)
+    for i in 0..<3 {
+      w.grad = nil; wt.grad = nil
+      let xi = try x.indexed([.slice(start: i, stop: i + 1, step: 1)])
+      let yi = try Tensor.conv2d(xi, w, nil, padding: 1), yti = try Tensor.convTranspose2d(xi, wt, nil, stride: 2, padding: 1)
+      assertClose(yi, try y.indexed([.slice(start: i, stop: i + 1, step: 1)]), atol: 1e-4, "conv image \(i)")
+      assertClose(yti, try yt.indexed([.slice(start: i, stop: i + 1, step: 1)]), atol: 1e-4, "transposed image \(i)")
+      try yi.sum().backward(); try yti.sum().backward()
+      sumW = try sumW + w.grad!; sumWT = try sumWT + wt.grad!
+    }
+    assertClose(gw, sumW, atol: 1e-1, rtol: 1e-4, "weight gradient summed over chunks")
+    assertClose(gwt, sumWT, atol: 1e-1, rtol: 1e-4, "transposed weight gradient summed over chunks")
+  }
+}
