@@ -96,7 +96,7 @@ func execute(_ session: Session, _ file: SourceFile, echo: Bool) -> Int32 {
     try session.interpreter.run(file, echo: echo ? { print(Format.repr($0)) } : nil)
     return 0
   } catch let e as ScriptError {
-    FileHandle.standardError.write((e.rendered + "\n").data(using: .utf8)!)
+    FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)
     return e.kind == .interrupted ? 130 : 1
   } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)

@@ -81,7 +81,31 @@ public struct ScriptError: Error, CustomStringConvertible {
   }
 
   public var description: String { rendered }
+
+  /// The rendered error with "error:" in bold red and the caret in green,
+  /// for terminals (callers skip it when `NO_COLOR` is set or stderr is not a tty).
+  public var coloured: String {
+    var lines = rendered.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if let first = lines.first, let r = first.range(of: " error: ") {
+      lines[0] = first[..<r.lowerBound] + " \u{1b}[1;31merror:\u{1b}[0m\u{1b}[1m " + first[r.upperBound...] + "\u{1b}[0m"
+    }
+    if lines.count > 2, lines[2].trimmingCharacters(in: .whitespaces).hasPrefix("^") {
+      lines[2] = lines[2].replacingOccurrences(of: "^", with: "\u{1b}[32m^").replacingOccurrences(of: "~", with: "~") + "\u{1b}[0m"
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// How errors should print on standard error: coloured on a terminal
+  /// unless `NO_COLOR` is set.
+  public static var useColour: Bool {
+    isatty(2) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+  }
+
+  /// The form to print on standard error.
+  public var forStandardError: String { ScriptError.useColour ? coloured : rendered }
 }
+
+import Foundation
 
 /// Levenshtein distance, for "did you mean" hints.
 public func editDistance(_ a: String, _ b: String) -> Int {

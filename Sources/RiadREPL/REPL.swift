@@ -107,7 +107,7 @@ public final class REPL {
       try session.interpreter.run(file) { value in print(Format.repr(value)) }
       return true
     } catch let e as ScriptError {
-      FileHandle.standardError.write((e.rendered + "\n").data(using: .utf8)!)
+      FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)
     } catch {
       FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
     }
@@ -158,7 +158,7 @@ public final class REPL {
       riad_set_busy(1)
       defer { riad_set_busy(0); riad_sigint_clear() }
       do { try session.interpreter.run(SourceFile(name: arg, text: text)); transcript.append("run(\(Format.quote(arg)))") } catch let e as ScriptError {
-        FileHandle.standardError.write((e.rendered + "\n").data(using: .utf8)!)
+        FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)
       } catch { FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!) }
     case ":save":
       guard !arg.isEmpty else { print("usage: :save FILE.riad"); return true }
