@@ -51,7 +51,7 @@ let package = Package(
     .target(name: "RiadData", dependencies: ["RiadImage"], swiftSettings: fast),
 
     // MARK: language and front ends
-    .target(name: "RiadLang", dependencies: ["RiadTensor", "CShims"]),
+    .target(name: "RiadLang", dependencies: ["RiadTensor"]),
     .target(name: "RiadBuiltins",
             dependencies: ["RiadLang", "RiadMethod", "RiadImage", "RiadData"]),
     .target(name: "RiadREPL", dependencies: ["RiadBuiltins", "CShims"]),
