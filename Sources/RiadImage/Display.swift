@@ -37,7 +37,7 @@ public final class Display {
     }
     guard isatty(1) != 0 else { return .files }
     guard isatty(0) != 0 else { return .blocks }
-    let reply = TerminalQuery.ask("\u{1b}[c", terminator: UInt8(ascii: "c"), timeout: 0.4)
+    let reply = TerminalQuery.ask("\u{1b}[c", timeout: 0.4)
     return DA1.parse(reply)?.sixel == true ? .sixel : .blocks
   }
 
@@ -126,10 +126,10 @@ public enum DA1 {
   }
 }
 
-/// Asks the terminal on stdin/stdout a question and collects the reply
-/// until `terminator` or the timeout; never hangs.
+/// Asks the terminal on stdin/stdout for its device attributes and collects
+/// the reply until it is complete or the timeout passes; never hangs.
 public enum TerminalQuery {
-  public static func ask(_ query: String, terminator: UInt8, timeout: Double) -> [UInt8] {
+  public static func ask(_ query: String, timeout: Double) -> [UInt8] {
     var saved = termios()
     guard tcgetattr(0, &saved) == 0 else { return [] }
     var raw = saved
@@ -138,12 +138,12 @@ public enum TerminalQuery {
     tcsetattr(0, TCSANOW, &raw)
     defer { tcsetattr(0, TCSANOW, &saved) }
     _ = query.withCString { Glibc.write(1, $0, strlen($0)) }
-    return collect(fd: 0, terminator: terminator, timeout: timeout)
+    return collect(fd: 0, timeout: timeout)
   }
 
-  /// Reads from `fd` until a DA1-style reply ends with `terminator`, or the
-  /// timeout passes (used with a pipe in tests).
-  public static func collect(fd: Int32, terminator: UInt8, timeout: Double) -> [UInt8] {
+  /// Reads from `fd` until a complete DA1 reply has arrived or the timeout
+  /// passes (used with a pipe in tests).
+  public static func collect(fd: Int32, timeout: Double) -> [UInt8] {
     var reply: [UInt8] = []
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
@@ -155,7 +155,6 @@ public enum TerminalQuery {
       if n <= 0 { break }
       reply += buf[0..<n]
       if DA1.parse(reply) != nil { break }
-      _ = terminator
     }
     return reply
   }

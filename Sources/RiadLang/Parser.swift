@@ -112,12 +112,11 @@ public struct Parser {
     }
     let e = try expression()
     if case .symbol(let op) = current.kind, ["=", "+=", "-=", "*=", "/="].contains(op) {
-      let opToken = advance()
+      advance()
       switch e.kind {
       case .name, .index, .field: break
       default: throw ScriptError(.syntax, "cannot assign to this expression (assign to a name, an index t[i] or a field r.f)", at: e.range)
       }
-      _ = opToken
       return Stmt(.assign(target: e, op: op, value: try expression()), start)
     }
     return Stmt(.expression(e), e.range)

@@ -201,8 +201,7 @@ public final class REPL {
     guard !options.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
     let common = Completion.commonPrefix(options)
     if common.count > word.count {
-      let insert = String(common.dropFirst(word.count)) + (options.count == 1 && !common.hasSuffix("/") && !line.contains("\"") ? "" : "")
-      el_insertstr(el, insert)
+      el_insertstr(el, String(common.dropFirst(word.count)))
       return UInt8(CC_REFRESH)
     }
     if options.count > 1 {

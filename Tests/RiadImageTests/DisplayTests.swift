@@ -70,14 +70,14 @@ final class DisplayTests: XCTestCase {
     XCTAssertEqual(pipe(&fds), 0)
     defer { close(fds[0]); close(fds[1]) }
     let start = Date()
-    let reply = TerminalQuery.collect(fd: fds[0], terminator: UInt8(ascii: "c"), timeout: 0.3)
+    let reply = TerminalQuery.collect(fd: fds[0], timeout: 0.3)
     let elapsed = Date().timeIntervalSince(start)
     XCTAssertTrue(reply.isEmpty)
     XCTAssertGreaterThanOrEqual(elapsed, 0.25)
     XCTAssertLessThan(elapsed, 2, "never hangs")
     // A reply that arrives is collected and stops the wait early.
     _ = "\u{1b}[?62;4c".withCString { write(fds[1], $0, strlen($0)) }
-    let got = TerminalQuery.collect(fd: fds[0], terminator: UInt8(ascii: "c"), timeout: 5)
+    let got = TerminalQuery.collect(fd: fds[0], timeout: 5)
     XCTAssertEqual(DA1.parse(got)?.sixel, true)
   }
 
