@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Batch size.") var batch = 8
   @Option(help: "Timed steps.") var steps = 5
   @Option(help: "Untimed warm-up steps.") var warmup = 2
-  @Option(help: "Worker threads (riad and OpenBLAS).") var threads: Int?
+  @OptionGroup var options: GlobalOptions
   @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
 
   func validate() throws {
@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
-    if let threads { setThreads(threads) }
+    if let threads = options.threads { setThreads(threads) }
     if layers { try layerTable(); return }
     var rng = RandomGenerator(seed: 0)
     let net = try UNet(UNetConfig(channels: 3, base: base), rng: &rng)
@@ -38,7 +38,7 @@ struct Bench: ParsableCommand {
     for i in 0..<steps { _ = try Inpainting.anomalyMap(net, one, seed: UInt64(i)) }
     let inferMs = Date().timeIntervalSince(t) / Double(steps) * 1000
     let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d}",
-                      size, base, batch, net.parameterCount, trainMs, inferMs, threads ?? workerThreads)
+                      size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads)
     print(json)
   }
 

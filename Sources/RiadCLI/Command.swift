@@ -106,6 +106,7 @@ func execute(_ session: Session, _ file: SourceFile, echo: Bool) -> Int32 {
 
 struct Docs: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print the builtin reference as Markdown.")
+  @OptionGroup var options: GlobalOptions
   func run() throws {
     print(Session().registry.markdown(), terminator: "")
   }
