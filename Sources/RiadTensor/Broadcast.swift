@@ -29,10 +29,9 @@ enum Broadcast {
   @inline(__always)
   static func zip(_ a: Tensor, _ b: Tensor, _ out: [Int], _ f: (Float, Float) -> Float) -> [Float] {
     let n = out.product
-    var result = [Float](repeating: 0, count: n)
+    return makeFloats(n) { po in
     a.data.withUnsafeBufferPointer { pa in
       b.data.withUnsafeBufferPointer { pb in
-        result.withUnsafeMutableBufferPointer { po in
           if a.shape == b.shape {
             for i in 0..<n { po[i] = f(pa[i], pb[i]) }
           } else if b.count == 1 && a.count == n {
@@ -44,10 +43,9 @@ enum Broadcast {
           } else {
             general(pa, strides(a.shape, to: out), pb, strides(b.shape, to: out), po, out, f)
           }
-        }
       }
     }
-    return result
+    }
   }
 
   /// The odometer loop for arbitrary broadcasts: the last dimension is the

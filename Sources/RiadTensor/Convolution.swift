@@ -139,11 +139,11 @@ extension Tensor {
     }
     let g = ConvGeometry(c: c, h: h, w: wd, kh: kh, kw: kw, stride: stride, pad: padding, ho: ho, wo: wo)
     let p = g.positions
-    var y = [Float](repeating: 0, count: n * o * p)
     let chunk = chunkSize(n, g.rows * p)
+    // Every output element is written by exactly one chunk: no zero fill.
+    let y = makeFloats(n * o * p) { py in
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
-        y.withUnsafeMutableBufferPointer { py in
           withScratch(g.rows * chunk * p + o * chunk * p) { scratch in
             let col = scratch, tmp = scratch + g.rows * chunk * p
             for n0 in Swift.stride(from: 0, to: n, by: chunk) {
@@ -154,8 +154,8 @@ extension Tensor {
             }
           }
           if let b { addBias(py.baseAddress!, b.data, n, o, p) }
-        }
       }
+    }
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, o, ho, wo], data: y).record("conv2d", inputs) { gy in

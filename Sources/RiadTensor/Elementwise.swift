@@ -146,9 +146,8 @@ extension Tensor {
   /// A new tensor of `f` applied to each element, not recorded.
   @inline(__always)
   public func map(_ f: (Float) -> Float) -> Tensor {
-    var out = [Float](repeating: 0, count: count)
-    data.withUnsafeBufferPointer { p in
-      out.withUnsafeMutableBufferPointer { o in
+    let out = makeFloats(count) { o in
+      data.withUnsafeBufferPointer { p in
         for i in 0..<p.count { o[i] = f(p[i]) }
       }
     }
@@ -158,10 +157,9 @@ extension Tensor {
   /// `f` over two same-shape tensors, not recorded.
   @inline(__always)
   func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-    var out = [Float](repeating: 0, count: count)
-    data.withUnsafeBufferPointer { p in
-      other.data.withUnsafeBufferPointer { q in
-        out.withUnsafeMutableBufferPointer { o in
+    let out = makeFloats(count) { o in
+      data.withUnsafeBufferPointer { p in
+        other.data.withUnsafeBufferPointer { q in
           for i in 0..<p.count { o[i] = f(p[i], q[i]) }
         }
       }
