@@ -52,10 +52,10 @@ extension Tensor {
       }
     }
     let w = weight?.data, b = bias?.data
-    var xhat = [Float](repeating: 0, count: x.count), y = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { px in
-      xhat.withUnsafeMutableBufferPointer { ph in
-        y.withUnsafeMutableBufferPointer { py in
+    var y: [Float] = []
+    let xhat = makeFloats(x.count) { ph in
+      y = makeFloats(x.count) { py in
+        x.data.withUnsafeBufferPointer { px in
           parallelFor(c, cost: 2 * m) { ch in
             let a = w?[ch] ?? 1, shift = b?[ch] ?? 0, mu = mean[ch], s = invStd[ch]
             for i in 0..<n {
@@ -68,11 +68,10 @@ extension Tensor {
     }
     let inputs = [x] + [weight, bias].compactMap { $0 }
     return Tensor(shape: x.shape, data: y).record("batch_norm", inputs) { g in
-      var gx = [Float](repeating: 0, count: x.count)
       var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
+      let gx = makeFloats(x.count) { pgx in
       g.data.withUnsafeBufferPointer { pg in
         xhat.withUnsafeBufferPointer { ph in
-          gx.withUnsafeMutableBufferPointer { pgx in
             gw.withUnsafeMutableBufferPointer { pgw in
               gb.withUnsafeMutableBufferPointer { pgb in
                 parallelFor(c, cost: 3 * m) { ch in
@@ -92,8 +91,8 @@ extension Tensor {
                 }
               }
             }
-          }
         }
+      }
       }
       var grads: [Tensor?] = [Tensor(shape: x.shape, data: gx)]
       if weight != nil { grads.append(Tensor(shape: [c], data: gw)) }

@@ -55,12 +55,11 @@ extension Tensor {
   /// Collects `data[Σ offsets[d][i_d]]` for every multi-index of `outShape`.
   func gather(_ offsets: [[Int]], _ outShape: [Int]) -> [Float] {
     let n = outShape.product
-    var out = [Float](repeating: 0, count: n)
-    if n == 0 { return out }
+    if n == 0 { return [] }
     let r = offsets.count
     if r == 0 { return [data[0]] }
+    return makeFloats(n) { o in
     data.withUnsafeBufferPointer { p in
-      out.withUnsafeMutableBufferPointer { o in
         var index = [Int](repeating: 0, count: r)
         var base = offsets.reduce(0) { $0 + $1[0] } - offsets[r - 1][0]
         let last = offsets[r - 1]
@@ -77,9 +76,8 @@ extension Tensor {
           }
           if d < 0 { break }
         }
-      }
     }
-    return out
+    }
   }
 
   // MARK: - Subscripts
@@ -204,8 +202,7 @@ extension Tensor {
     let inner = first.shape[(d + 1)...].reduce(1, *)
     let sizes = tensors.map { $0.shape[d] * inner }
     let row = sizes.reduce(0, +)
-    var out = [Float](repeating: 0, count: outer * row)
-    out.withUnsafeMutableBufferPointer { o in
+    let out = makeFloats(outer * row) { o in
       var col = 0
       for (t, size) in zip(tensors, sizes) {
         t.data.withUnsafeBufferPointer { p in
