@@ -67,6 +67,23 @@ extension Session {
               example: "net = unet(base: 2, depth: 2)\nshape(params(net)[\"down1.conv1.weight\"])") { [unowned self] a in
         .record(try self.model(a).namedTensors.map { ($0.name, .tensor($0.tensor)) })
       },
+      Builtin("summary", category: cat, params: [P("net", "model", "a model")],
+              summary: "A table of the model's blocks: each tensor's name, shape and element count, and the totals.",
+              example: "summary(unet(base: 2, depth: 2))") { [unowned self] a in
+        let net = try self.model(a)
+        var lines: [String] = [], block = ""
+        for t in net.namedTensors {
+          let head = String(t.name.prefix { $0 != "." })
+          if head != block { block = head; lines.append(head) }
+          let name = String(t.name.dropFirst(head.count + 1))
+          lines.append("  " + name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                       + t.tensor.shape.shapeString.padding(toLength: 20, withPad: " ", startingAt: 0)
+                       + grouped(t.tensor.count).leftPadded(10) + (t.trainable ? "" : "  (buffer)"))
+        }
+        lines.append("\(grouped(net.parameterCount)) trainable parameters in \(net.parameters.count) tensors")
+        self.say(lines.joined(separator: "\n"))
+        return .none
+      },
       Builtin("param_count", category: cat, params: [P("net", "model", "a model")], summary: "The number of trainable parameters.",
               example: "param_count(unet(base: 4))") { [unowned self] a in .number(Double(try self.model(a).parameterCount)) },
       Builtin("adam", category: cat,
@@ -127,4 +144,8 @@ extension Session {
     case let v: throw BuiltinError("bad argument 'net' to '\(a.builtin.name)': expected a model or a list of param tensors, got \(v.brief)")
     }
   }
+}
+
+extension String {
+  func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
