@@ -112,7 +112,9 @@ public struct Args {
   public func list(_ name: String) throws -> [Value] {
     switch self[name] {
     case .list(let l): return l.items
-    case .range(let a, let b): return (a..<max(a, b)).map { .number(Double($0)) }
+    case .range(let a, let b):
+      guard b - a <= 10_000_000 else { throw bad(name, "a list (a range of at most 10,000,000 numbers)", self[name]) }
+      return (a..<max(a, b)).map { .number(Double($0)) }
     case .tensor(let t) where t.rank == 1: return t.data.map { .number(Double($0)) }
     case let v: throw bad(name, "a list", v)
     }
@@ -199,7 +201,9 @@ public enum Convert {
     case .tensor(let t): return t
     case .number(let x): return Tensor(scalar: Float(x))
     case .bool(let b): return Tensor(scalar: b ? 1 : 0)
-    case .range(let a, let b): return Tensor(shape: [max(0, b - a)], data: (a..<max(a, b)).map(Float.init))
+    case .range(let a, let b):
+      guard b - a <= Args.maxElements else { throw BuiltinError("a range of \(b - a) numbers is too long for a tensor") }
+      return Tensor(shape: [max(0, b - a)], data: (a..<max(a, b)).map(Float.init))
     case .list(let l):
       if l.items.isEmpty { return Tensor(shape: [0], data: []) }
       let parts = try l.items.map { try tensor($0) }

@@ -143,9 +143,9 @@ public final class Interpreter {
     case .forStmt(let name, let seqExpr, let body):
       let seq = try evaluate(seqExpr, env)
       let items = try located(seqExpr.range) { try iterate(seq) }
-      for item in items {
+      for i in 0..<items.count {
         try checkInterrupt(stmt.range)
-        env.assign(name, item())
+        env.assign(name, items.item(i))
         do { try executeBlock(body, env) } catch ControlFlow.breaking { break } catch ControlFlow.continuing { continue }
       }
       return .none
@@ -160,19 +160,27 @@ public final class Interpreter {
     return last
   }
 
-  /// What `for` walks: list items, range integers, tensor rows, record keys, string characters.
-  func iterate(_ v: Value) throws -> [() -> Value] {
+  /// What `for` walks: list items, range integers, tensor rows, record keys,
+  /// string characters — produced one at a time, so `for i in 0..<1e9` needs
+  /// no memory up front.
+  func iterate(_ v: Value) throws -> (count: Int, item: (Int) -> Value) {
     switch v {
-    case .list(let l): return l.items.map { item in { item } }
-    case .range(let a, let b): return (a..<max(a, b)).map { i in { .number(Double(i)) } }
-    case .record(let r): return r.keys.map { k in { .string(k) } }
-    case .string(let s): return s.map { c in { .string(String(c)) } }
+    case .list(let l):
+      let items = l.items
+      return (items.count, { items[$0] })
+    case .range(let a, let b): return (max(0, b - a), { .number(Double(a + $0)) })
+    case .record(let r):
+      let keys = r.keys
+      return (keys.count, { .string(keys[$0]) })
+    case .string(let s):
+      let chars = Array(s)
+      return (chars.count, { .string(String(chars[$0])) })
     case .tensor(let t):
       guard t.rank >= 1 else { throw BuiltinError("cannot iterate over a scalar tensor") }
-      return (0..<t.shape[0]).map { i in {
+      return (t.shape[0], { i in
         let row = try! t.indexed([.at(i)])
         return row.rank == 0 ? .number(Double(row.data[0])) : .tensor(row)
-      } }
+      })
     default: throw BuiltinError("cannot iterate over \(v.brief)")
     }
   }
@@ -360,8 +368,10 @@ public final class Interpreter {
       }
       return v
     case .range(let a, let b):
-      let l = ListBox((a..<max(a, b)).map { .number(Double($0)) })
-      return try getIndex(.list(l), keys)
+      guard keys.count == 1, case .index(let i?, _) = keys[0] else { throw BuiltinError("a range takes one integer index") }
+      let n = max(0, b - a), j = i < 0 ? i + n : i
+      guard j >= 0 && j < n else { throw BuiltinError("index \(i) is out of range for a range of \(n)") }
+      return .number(Double(a + j))
     default:
       throw BuiltinError("cannot index \(obj.brief)")
     }

@@ -10,6 +10,10 @@ public struct Parser {
   var p = 0
   /// While parsing an `if`/`while`/`for` header a `{` opens the block, not a record.
   var noRecord = false
+  /// How deeply expressions nest; past `maxDepth` the parser stops with an
+  /// error rather than exhausting the stack.
+  var depth = 0
+  static let maxDepth = 200
 
   /// Binding power of each binary operator, loosest first (SPEC section 2).
   static let precedence: [String: Int] = [
@@ -131,6 +135,9 @@ public struct Parser {
 
   /// block → "{" statement* "}"
   mutating func block(_ context: String, opener: SourceRange) throws -> [Stmt] {
+    depth += 1
+    defer { depth -= 1 }
+    guard depth <= Parser.maxDepth else { throw error("blocks nested too deeply (more than \(Parser.maxDepth) levels)") }
     _ = try expect("{", context)
     let saved = noRecord
     noRecord = false
@@ -176,6 +183,9 @@ public struct Parser {
   /// binary(min) → unary (OP binary(prec+1))*  for OP with prec ≥ min; `not`
   /// sits between `and` and the comparisons.
   mutating func binary(_ minPrec: Int) throws -> Expr {
+    depth += 1
+    defer { depth -= 1 }
+    guard depth <= Parser.maxDepth else { throw error("expression nested too deeply (more than \(Parser.maxDepth) levels)") }
     var left: Expr
     if isKeyword("not") && minPrec <= Parser.notPrecedence {
       let t = advance()
@@ -206,6 +216,9 @@ public struct Parser {
 
   /// unary → "-" unary | power
   mutating func unary() throws -> Expr {
+    depth += 1
+    defer { depth -= 1 }
+    guard depth <= Parser.maxDepth else { throw error("expression nested too deeply (more than \(Parser.maxDepth) levels)") }
     if isSymbol("-") {
       let t = advance()
       let operand = try unary()

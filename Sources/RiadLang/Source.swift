@@ -62,11 +62,19 @@ public struct ScriptError: Error, CustomStringConvertible {
     }
     guard let file = range.file else { return "error: \(message)" }
     var out = "\(range): error: \(message)\n"
-    let src = file.line(range.line)
+    var src = file.line(range.line)
+    var column = range.column
+    // A very long line shows a window of 100 characters around the column.
+    if src.count > 120 {
+      let start = max(0, min(column - 50, src.count - 100))
+      let window = String(Array(src)[start..<min(src.count, start + 100)])
+      src = (start > 0 ? "…" : "") + window + (start + 100 < src.count ? "…" : "")
+      column = column - start + (start > 0 ? 1 : 0)
+    }
     if !src.isEmpty {
       out += "    " + src + "\n"
-      let pad = String(src.prefix(max(0, range.column - 1)).map { $0 == "\t" ? "\t" : " " })
-      out += "    " + pad + "^" + String(repeating: "~", count: max(0, min(range.length, src.count - range.column + 1) - 1)) + "\n"
+      let pad = String(src.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " })
+      out += "    " + pad + "^" + String(repeating: "~", count: max(0, min(range.length, src.count - column + 1) - 1)) + "\n"
     }
     // Consecutive identical frames (deep recursion) print once with a count.
     var i = 0
