@@ -200,8 +200,11 @@ public final class REPL {
     let (word, options) = Completion.candidates(line, session)
     guard !options.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
     let common = Completion.commonPrefix(options)
-    if common.count > word.count {
-      el_insertstr(el, String(common.dropFirst(word.count)))
+    if common.count > word.count || (options.count == 1 && session.registry[common] != nil && !line.contains(".")) {
+      var insert = String(common.dropFirst(word.count))
+      // A single builtin completes with its opening parenthesis.
+      if options.count == 1, session.registry[common] != nil, !line.hasSuffix("\""), !line.contains(".") { insert += "(" }
+      el_insertstr(el, insert)
       return UInt8(CC_REFRESH)
     }
     if options.count > 1 {
