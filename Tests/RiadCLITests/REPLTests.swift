@@ -103,8 +103,8 @@ final class REPLTests: XCTestCase {
     // Ctrl-C during a long loop: back to a working prompt, the variable kept.
     pty.send("i = 0\r")
     m = pty.mark
-    pty.send("while true { i += 1 }\r")
-    Thread.sleep(forTimeInterval: 0.7)
+    pty.send("while true { i += 1; if i == 1000 { print(\"run\" + \"ning\") } }\r")
+    pty.expect("running", after: m)  // the loop has started: ^C now interrupts it
     pty.send("\u{03}")
     pty.expect("interrupted", after: m)
     m = pty.mark
