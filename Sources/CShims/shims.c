@@ -1,8 +1,13 @@
 #define _GNU_SOURCE
 #include "CShims.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <wchar.h>
 #include <malloc.h>
+#include <poll.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -11,7 +16,57 @@
 #include <string.h>
 #include <unistd.h>
 
-EditLine *riad_el_init(const char *prog) { return el_init(prog, stdin, stdout, stderr); }
+static volatile sig_atomic_t sigint_count = 0;
+static volatile sig_atomic_t busy_flag = 0;
+/* The SIGINT handler also writes a byte here, so that a reader waiting for a
+   key wakes up even when the signal arrived just before it started waiting. */
+static int sigint_pipe[2] = { -1, -1 };
+
+static void drain_sigint_pipe(void) {
+  char sink[64];
+  if (sigint_pipe[0] >= 0) while (read(sigint_pipe[0], sink, sizeof sink) > 0) {}
+}
+
+/* Reads one character for libedit. Unlike libedit's own reader it gives up
+   when SIGINT interrupts the read, so that el_gets returns and the REPL can
+   throw the half-typed line away; other signals (SIGWINCH…) just retry. */
+static int riad_getc(EditLine *el, wchar_t *wc) {
+  (void)el;
+  char bytes[MB_LEN_MAX];
+  size_t length = 0;
+  for (;;) {
+    if (sigint_count > 0) return -1;
+    if (sigint_pipe[0] >= 0) {
+      struct pollfd fds[2] = { { STDIN_FILENO, POLLIN, 0 }, { sigint_pipe[0], POLLIN, 0 } };
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      if (fds[1].revents & POLLIN) return -1;
+    }
+    char byte;
+    ssize_t n = read(STDIN_FILENO, &byte, 1);
+    if (n == 0) return 0;
+    if (n < 0) {
+      if (errno == EINTR && sigint_count == 0) continue;
+      return -1;
+    }
+    bytes[length++] = byte;
+    mbstate_t state;
+    memset(&state, 0, sizeof state);
+    size_t r = mbrtowc(wc, bytes, length, &state);
+    if (r == (size_t)-2 && length < MB_LEN_MAX) continue;   /* more bytes to come */
+    if (r == (size_t)-1 || r == (size_t)-2) *wc = (wchar_t)(unsigned char)bytes[0];
+    return 1;
+  }
+}
+
+EditLine *riad_el_init(const char *prog) {
+  setlocale(LC_CTYPE, "");
+  EditLine *el = el_init(prog, stdin, stdout, stderr);
+  if (el) el_wset(el, EL_GETCFN, riad_getc);
+  return el;
+}
 void riad_el_set_prompt(EditLine *el, riad_prompt_fn fn) { el_set(el, EL_PROMPT, fn); }
 void riad_el_set_editor(EditLine *el, const char *mode) { el_set(el, EL_EDITOR, mode); }
 void riad_el_set_history(EditLine *el, History *h) { el_set(el, EL_HIST, history, h); }
@@ -45,12 +100,13 @@ int riad_history_save(History *h, const char *path) {
   return history(h, &ev, H_SAVE, path);
 }
 
-static volatile sig_atomic_t sigint_count = 0;
-static volatile sig_atomic_t busy_flag = 0;
-
 static void on_sigint(int sig) {
   (void)sig;
   sigint_count += 1;
+  if (sigint_pipe[1] >= 0) {
+    ssize_t ignored = write(sigint_pipe[1], "!", 1);
+    (void)ignored;
+  }
   if (busy_flag && sigint_count >= 2) {
     static const char msg[] = "\ninterrupted twice: stopping now\n";
     ssize_t ignored = write(2, msg, sizeof msg - 1);
@@ -60,6 +116,12 @@ static void on_sigint(int sig) {
 }
 
 void riad_sigint_install(void) {
+  if (sigint_pipe[0] < 0 && pipe(sigint_pipe) == 0) {
+    fcntl(sigint_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(sigint_pipe[1], F_SETFL, O_NONBLOCK);
+    fcntl(sigint_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(sigint_pipe[1], F_SETFD, FD_CLOEXEC);
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
@@ -69,7 +131,10 @@ void riad_sigint_install(void) {
 }
 void riad_sigint_restore_default(void) { signal(SIGINT, SIG_DFL); }
 int riad_sigint_count(void) { return sigint_count; }
-void riad_sigint_clear(void) { sigint_count = 0; }
+void riad_sigint_clear(void) {
+  drain_sigint_pipe();
+  sigint_count = 0;
+}
 void riad_set_busy(int busy) { busy_flag = busy; }
 
 void riad_configure_allocator(void) {

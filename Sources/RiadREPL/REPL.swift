@@ -58,7 +58,9 @@ public final class REPL {
       var count: Int32 = 0
       guard let raw = el_gets(editLine, &count) else {
         if count == -1 && errno == EINTR || riad_sigint_count() > 0 {
-          // Ctrl-C at the prompt: drop the line (and any open block).
+          // Ctrl-C at the prompt: drop the line (and any open block). libedit
+          // keeps what it had read of the line for the next call: delete it.
+          clearLine()
           print("")
           buffer = []
           continue
@@ -86,6 +88,15 @@ public final class REPL {
       riad_history_save(history, historyPath)
       if evaluate(text) { transcript.append(text) }
     }
+  }
+
+  /// Empties libedit's line buffer.
+  func clearLine() {
+    guard let info = el_line(editLine) else { return }
+    _ = el_cursor(editLine, Int32(info.pointee.lastchar - info.pointee.cursor))
+    guard let after = el_line(editLine) else { return }
+    let length = after.pointee.lastchar - after.pointee.buffer
+    if length > 0 { el_deletestr(editLine, Int32(length)) }
   }
 
   /// Whether the parser wants more lines (an open bracket, block or operator).

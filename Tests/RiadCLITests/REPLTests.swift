@@ -54,6 +54,10 @@ final class PTY {
 
   var mark: String.Index { output.endIndex }
 
+  /// Gives libedit time to switch the terminal to raw mode after printing
+  /// its prompt (it prints first), before a control key is sent.
+  func settle() { Thread.sleep(forTimeInterval: 0.3) }
+
   func waitForExit(timeout: Double = 10) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline {
@@ -108,13 +112,20 @@ final class REPLTests: XCTestCase {
     pty.send("\u{03}")
     pty.expect("interrupted", after: m)
     m = pty.mark
-    pty.send("i > 1000\r")
+    pty.send("i >= 1000\r")
     pty.expect("true", after: m)
+    pty.expect("riad> ", after: m)
+    pty.settle()
 
-    // Ctrl-C at the prompt clears the line.
+    // Ctrl-C at the prompt clears the line. (Control keys are sent only once
+    // the prompt is up and libedit has the terminal in raw mode: in cooked
+    // mode the line discipline would act on them instead.)
     m = pty.mark
     pty.send("this is not finished")
+    pty.expect("finished", after: m)
     pty.send("\u{03}")
+    pty.expect("riad> ", after: pty.output.range(of: "finished", options: .backwards)!.upperBound)
+    pty.settle()
     pty.send("6 * 7\r")
     pty.expect("42", after: m)
     XCTAssertFalse(pty.output[m...].contains("error"), "the cleared line must not run: \(pty.output[m...])")
@@ -125,14 +136,17 @@ final class REPLTests: XCTestCase {
     pty.expect("unknown name 'undefined_thing'", after: m)
     pty.send("100 + 23\r")
     pty.expect("123", after: m)
+    pty.expect("riad> ", after: pty.output.range(of: "123", options: .backwards)!.upperBound)
+    pty.settle()
 
     // Ctrl-D on an empty line exits with status 0.
     pty.send("\u{04}")
-    XCTAssertEqual(pty.waitForExit(), 0)
+    XCTAssertEqual(pty.waitForExit(), 0, "Ctrl-D did not end the session; the screen:\n\(pty.output.suffix(400))")
 
     // History survives a restart: Up recalls the last entry.
     let again = try PTY(environment: env)
     again.expect("riad> ")
+    again.settle()
     m = again.mark
     again.send("\u{1b}[A")
     again.expect("100 + 23", after: m)
