@@ -32,7 +32,6 @@ struct GlobalOptions: ParsableArguments {
     if let threads { setThreads(threads) }
     let mode = forcedMode ?? Display.resolve(DisplayMode(rawValue: display)!)
     let session = Session(display: Display(mode: mode, outDir: out), arguments: arguments)
-    riad_sigint_install()
     session.interpreter.interruptCheck = { riad_sigint_count() > 0 }
     return session
   }
@@ -118,6 +117,7 @@ public enum RiadCLI {
   public static func main(_ arguments: [String]) -> Int32 {
     setvbuf(stdout, nil, _IOLBF, 0)
     riad_configure_allocator()
+    riad_sigint_install()  // first, so that an early Ctrl-C is counted, not fatal
     do {
       var command = try Riad.parseAsRoot(arguments)
       try command.run()
