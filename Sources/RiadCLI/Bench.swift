@@ -1,4 +1,5 @@
 import ArgumentParser
+import CShims
 import Foundation
 import RiadMethod
 import RiadNN
@@ -22,6 +23,7 @@ struct Bench: ParsableCommand {
   }
 
   func run() throws {
+    riad_sigint_restore_default()  // nothing here polls for Ctrl-C: let it stop the process
     if let threads = options.threads { setThreads(threads) }
     if layers { try layerTable(); return }
     var rng = RandomGenerator(seed: 0)

@@ -107,6 +107,7 @@ struct Docs: ParsableCommand {
   static let configuration = CommandConfiguration(abstract: "Print the builtin reference as Markdown.")
   @OptionGroup var options: GlobalOptions
   func run() throws {
+    riad_sigint_restore_default()
     print(Session().registry.markdown(), terminator: "")
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CShims
 import Foundation
 import RiadBuiltins
 import RiadImage
@@ -57,6 +58,7 @@ struct Render: ParsableCommand {
       throw ValidationError("cannot read script '\(file)': no such file")
     }
     let session = options.makeSession(forcedMode: DisplayMode.none)
+    riad_set_busy(1)  // a second Ctrl-C while a cell runs stops riad at once
     var results: [Result] = []
     var failed = false
     for cell in Render.cells(text) {
