@@ -15,8 +15,21 @@ func uniformInit(_ shape: [Int], fanIn: Int, _ rng: inout RandomGenerator) -> Te
   return Tensor(shape: shape, data: (0..<shape.product).map { _ in (rng.nextUniform() * 2 - 1) * bound })
 }
 
+/// A layer with a weight and a bias, both trainable, named as PyTorch names them.
+protocol WeightAndBias {
+  var weight: Tensor { get }
+  var bias: Tensor { get }
+}
+
+extension WeightAndBias {
+  func tensors(_ prefix: String) -> [NamedTensor] {
+    [NamedTensor(name: prefix + ".weight", tensor: weight, trainable: true),
+     NamedTensor(name: prefix + ".bias", tensor: bias, trainable: true)]
+  }
+}
+
 /// `y = conv2d(x, weight, bias)`; weight `[out, in, k, k]`.
-public final class Conv2d {
+public final class Conv2d: WeightAndBias {
   public let weight: Tensor, bias: Tensor
   public let stride: Int, padding: Int
 
@@ -32,15 +45,10 @@ public final class Conv2d {
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     try Tensor.conv2d(x, weight, bias, stride: stride, padding: padding)
   }
-
-  func tensors(_ prefix: String) -> [NamedTensor] {
-    [NamedTensor(name: prefix + ".weight", tensor: weight, trainable: true),
-     NamedTensor(name: prefix + ".bias", tensor: bias, trainable: true)]
-  }
 }
 
 /// `y = conv_transpose2d(x, weight, bias)`; weight `[in, out, k, k]`.
-public final class ConvTranspose2d {
+public final class ConvTranspose2d: WeightAndBias {
   public let weight: Tensor, bias: Tensor
   public let stride: Int, padding: Int
 
@@ -56,11 +64,6 @@ public final class ConvTranspose2d {
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     try Tensor.convTranspose2d(x, weight, bias, stride: stride, padding: padding)
-  }
-
-  func tensors(_ prefix: String) -> [NamedTensor] {
-    [NamedTensor(name: prefix + ".weight", tensor: weight, trainable: true),
-     NamedTensor(name: prefix + ".bias", tensor: bias, trainable: true)]
   }
 }
 

@@ -34,6 +34,18 @@ final class PTY {
     _ = text.withCString { write(master, $0, strlen($0)) }
   }
 
+  /// Reads what riad has written so far, waiting at most `ms` milliseconds.
+  /// Returns false at end of file.
+  @discardableResult
+  func pump(_ ms: Int32) -> Bool {
+    var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+    guard poll(&pfd, 1, ms) > 0 else { return true }
+    var buf = [UInt8](repeating: 0, count: 4096)
+    let n = read(master, &buf, 4096)
+    if n > 0 { output += String(decoding: buf[0..<n], as: UTF8.self) }
+    return n > 0
+  }
+
   /// Reads until `text` has appeared since `from` (an offset into output), or fails after a timeout.
   @discardableResult
   func expect(_ text: String, after from: String.Index? = nil, timeout: Double = 10,
@@ -41,12 +53,7 @@ final class PTY {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
       if output[(from ?? output.startIndex)...].contains(text) { return true }
-      var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-      if poll(&pfd, 1, 100) > 0 {
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = read(master, &buf, 4096)
-        if n > 0 { output += String(decoding: buf[0..<n], as: UTF8.self) } else { break }
-      }
+      if !pump(100) { break }
     }
     XCTFail("timed out waiting for «\(text)»; the screen so far:\n\(output.suffix(800))", file: file, line: line)
     return false
@@ -60,11 +67,7 @@ final class PTY {
 
   func waitForExit(timeout: Double = 10) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline {
-      var buf = [UInt8](repeating: 0, count: 4096)
-      var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-      if poll(&pfd, 1, 50) > 0 { let n = read(master, &buf, 4096); if n > 0 { output += String(decoding: buf[0..<n], as: UTF8.self) } }
-    }
+    while process.isRunning && Date() < deadline { pump(50) }
     if process.isRunning { process.terminate(); return nil }
     return process.terminationStatus
   }
