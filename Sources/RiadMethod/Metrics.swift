@@ -7,7 +7,11 @@ public enum Metrics {
   /// The ROC curve: one point per distinct score (descending), starting at
   /// (0, 0) with threshold +∞.
   public static func roc(_ scores: [Float], _ labels: [Float]) throws -> (fpr: [Double], tpr: [Double], thresholds: [Double]) {
-    let (tps, fps, thr) = try cumulativeCounts(scores, labels, "roc")
+    try curve(cumulativeCounts(scores, labels, "roc"))
+  }
+
+  static func curve(_ counts: ([Double], [Double], [Double])) throws -> (fpr: [Double], tpr: [Double], thresholds: [Double]) {
+    let (tps, fps, thr) = counts
     let p = tps.last!, n = fps.last!
     guard p > 0, n > 0 else {
       throw TensorError("roc: labels need both classes, got \(Int(p)) positives and \(Int(n)) negatives")
@@ -17,15 +21,28 @@ public enum Metrics {
 
   /// Area under the ROC curve by the trapezoid rule.
   public static func auroc(_ scores: [Float], _ labels: [Float]) throws -> Double {
-    let (fpr, tpr, _) = try roc(scores, labels)
-    var area = 0.0
-    for i in 1..<fpr.count { area += (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2 }
-    return area
+    trapezoid(try roc(scores, labels))
   }
 
   /// Average precision Σₙ (Rₙ − Rₙ₋₁)·Pₙ over the distinct thresholds.
   public static func averagePrecision(_ scores: [Float], _ labels: [Float]) throws -> Double {
-    let (tps, fps, _) = try cumulativeCounts(scores, labels, "average_precision")
+    try averagePrecision(counts: cumulativeCounts(scores, labels, "average_precision"))
+  }
+
+  /// Both, from one sort of the scores (the pixel metrics of a whole test set).
+  public static func aurocAndAveragePrecision(_ scores: [Float], _ labels: [Float]) throws -> (auroc: Double, ap: Double) {
+    let counts = try cumulativeCounts(scores, labels, "roc")
+    return (trapezoid(try curve(counts)), try averagePrecision(counts: counts))
+  }
+
+  static func trapezoid(_ c: (fpr: [Double], tpr: [Double], thresholds: [Double])) -> Double {
+    var area = 0.0
+    for i in 1..<c.fpr.count { area += (c.fpr[i] - c.fpr[i - 1]) * (c.tpr[i] + c.tpr[i - 1]) / 2 }
+    return area
+  }
+
+  static func averagePrecision(counts: ([Double], [Double], [Double])) throws -> Double {
+    let (tps, fps, _) = counts
     let p = tps.last!
     guard p > 0 else { throw TensorError("average_precision: labels have no positives") }
     var ap = 0.0, lastRecall = 0.0

@@ -108,8 +108,7 @@ public enum Training {
     let scores = try Inpainting.scores(all)
     let imageAUROC = try Metrics.auroc(scores.data, labels.data)
     let binary = masks.data.map { $0 > 0.5 ? Float(1) : 0 }
-    let pixelAUROC = try Metrics.auroc(all.data, binary)
-    let pixelAP = try Metrics.averagePrecision(all.data, binary)
+    let (pixelAUROC, pixelAP) = try Metrics.aurocAndAveragePrecision(all.data, binary)
     let aupro = try Metrics.aupro(maps: all, masks: Tensor(shape: masks.shape, data: binary))
     return (imageAUROC, pixelAUROC, pixelAP, aupro, scores, all, Date().timeIntervalSince(t0))
   }

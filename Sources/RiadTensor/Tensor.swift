@@ -72,7 +72,7 @@ public final class Tensor {
   public func copy() -> Tensor { Tensor(shape: shape, data: data) }
 
   /// This tensor's values, cut off from the autograd graph.
-  public func detached() -> Tensor { Tensor(shape: shape, data: data) }
+  public func detached() -> Tensor { copy() }
 
   /// Marks this tensor as a leaf that records gradients.
   @discardableResult

@@ -50,6 +50,9 @@ final class MetricTests: XCTestCase {
     let s = g.input("scores").data, l = g.input("labels").data
     XCTAssertEqual(try Metrics.auroc(s, l), g.number("auroc"), accuracy: 1e-6)
     XCTAssertEqual(try Metrics.averagePrecision(s, l), g.number("average_precision"), accuracy: 1e-6)
+    let both = try Metrics.aurocAndAveragePrecision(s, l)
+    XCTAssertEqual(both.auroc, g.number("auroc"), accuracy: 1e-6)
+    XCTAssertEqual(both.ap, g.number("average_precision"), accuracy: 1e-6)
   }
 
   func testAUPROMatchesMVTecEvaluation() throws {
