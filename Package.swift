@@ -5,8 +5,8 @@
 // Modules depend one way, from the C edge up to the thin executable
 // (docs/architecture.md draws the map):
 //
-//   C edge      CBLAS CPNG CSixel CEditLine (system libraries), CShims (C)
-//   numerics    RiadTensor -> RiadNN -> RiadMethod
+//   C edge      CBLAS CPNG CSixel CEditLine (system libraries), CShims, CPUFeatures (C)
+//   numerics    RiadKernels (AVX-512) -> RiadTensor -> RiadNN -> RiadMethod
 //   pictures    RiadImage (PNG, colour maps, drawing, terminal display)
 //   data        RiadData (MVTec folders, synthetic textures)
 //   language    RiadLang (lexer, parser, evaluator, builtin registry)
@@ -18,6 +18,18 @@ import PackageDescription
 let fast: [SwiftSetting] = [
   .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
+
+// RiadKernels is compiled for AVX-512 on x86-64 and only called when the
+// processor has it (CPUFeatures checks at run time); elsewhere riad uses its
+// portable im2col + OpenBLAS convolution.
+#if arch(x86_64)
+let kernels: [SwiftSetting] = fast + [
+  .unsafeFlags(["-target-cpu", "skylake-avx512"]),
+  .define("RIAD_AVX512"),
+]
+#else
+let kernels: [SwiftSetting] = fast
+#endif
 
 let package = Package(
   name: "riad",
@@ -39,9 +51,11 @@ let package = Package(
     .systemLibrary(name: "CEditLine", pkgConfig: "libedit",
                    providers: [.apt(["libedit-dev"])]),
     .target(name: "CShims", dependencies: ["CEditLine", "CPNG"]),
+    .target(name: "CPUFeatures"),
 
     // MARK: numerics
-    .target(name: "RiadTensor", dependencies: ["CBLAS"], swiftSettings: fast),
+    .target(name: "RiadKernels", dependencies: ["CPUFeatures"], swiftSettings: kernels),
+    .target(name: "RiadTensor", dependencies: ["CBLAS", "RiadKernels"], swiftSettings: fast),
     .target(name: "RiadNN", dependencies: ["RiadTensor"], swiftSettings: fast),
     .target(name: "RiadMethod", dependencies: ["RiadNN"], swiftSettings: fast),
 

@@ -141,9 +141,14 @@ extension Tensor {
     let p = g.positions
     let chunk = chunkSize(n, g.rows * p)
     // Every output element is written by exactly one chunk: no zero fill.
+    let same = usesSameConvolution(g, n: n)
     let y = makeFloats(n * o * p) { py in
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
+        if same {
+          sameConvolutionForward(px.baseAddress!, pw.baseAddress!, bias: b?.data, g, n: n, out: o, py.baseAddress!)
+          return
+        }
           withScratch(g.rows * chunk * p + o * chunk * p) { scratch in
             let col = scratch, tmp = scratch + g.rows * chunk * p
             for n0 in Swift.stride(from: 0, to: n, by: chunk) {
@@ -164,6 +169,15 @@ extension Tensor {
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
           w.data.withUnsafeBufferPointer { pw in
+            if same {
+              withOptionalPointer(&gx) { pgx in
+                withOptionalPointer(&gw) { pgw in
+                  sameConvolutionBackward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, g, n: n, out: o,
+                                          gx: pgx, gw: pgw)
+                }
+              }
+              return
+            }
             withScratch(g.rows * chunk * p + o * chunk * p) { scratch in
               let col = scratch, gyT = scratch + g.rows * chunk * p
               for n0 in Swift.stride(from: 0, to: n, by: chunk) {
@@ -271,6 +285,12 @@ extension Tensor {
       return grads
     }
   }
+}
+
+/// `body` with the array's storage, or with nil when there is no array.
+private func withOptionalPointer<R>(_ a: inout [Float]?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+  if a == nil { return body(nil) }
+  return a!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
 }
 
 /// y[n, o, :] += b[o]

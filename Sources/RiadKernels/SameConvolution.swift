@@ -1,0 +1,160 @@
+/// Register-blocked kernels for stride-1 "same" convolutions, vectorized over
+/// output positions in 16-float SIMD lanes.
+///
+/// The caller lays each channel out as a *plane* in which images are stacked
+/// row after row with zero bands between them (see `SameConvolutionLayout` in
+/// RiadTensor). In such a plane a k×k convolution is a 1-D correlation: the
+/// output at position q reads the input at q + offset(t) for each tap t. So
+/// the column matrix of im2col never exists; its rows are the plane itself,
+/// shifted. The kernels here only multiply and add; layouts, threads and
+/// weight packing are the caller's.
+///
+/// This module is compiled for AVX-512 (Package.swift) and must only be called
+/// when `SameConvolution.isSupported` is true.
+
+import CPUFeatures
+
+public typealias Lanes = SIMD16<Float>
+
+/// Output channels per forward block and per weight-gradient block.
+public let sameConvolutionChannelBlock = 8
+/// Positions per forward block: three vectors of 16.
+public let sameConvolutionPositionBlock = 48
+
+public enum SameConvolution {
+  /// True when this module was compiled for AVX-512 and the processor has it.
+  public static let isSupported: Bool = {
+    #if RIAD_AVX512
+    return riad_cpu_has_avx512() != 0
+    #else
+    return false
+    #endif
+  }()
+
+  /// Eight output rows over positions `q0 ..< q1` (a multiple of 48 apart):
+  ///
+  ///     dst[j][q] = Σ_c Σ_t w[c][t][j] · src[c·planeStride + q + offsets[t]]
+  ///
+  /// `w` holds this block's weights packed `[cin][taps][8]`; `dst` rows are
+  /// `dstStride` apart. Reads `src` up to `q1 − 1 + max(offsets)`.
+  public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
+                             offsets: UnsafePointer<Int>, taps: Int,
+                             w: UnsafePointer<Float>,
+                             dst: UnsafeMutablePointer<Float>, dstStride: Int,
+                             q0: Int, q1: Int) {
+    var q = q0
+    while q < q1 {
+      var a00 = Lanes(), a01 = Lanes(), a02 = Lanes()
+      var a10 = Lanes(), a11 = Lanes(), a12 = Lanes()
+      var a20 = Lanes(), a21 = Lanes(), a22 = Lanes()
+      var a30 = Lanes(), a31 = Lanes(), a32 = Lanes()
+      var a40 = Lanes(), a41 = Lanes(), a42 = Lanes()
+      var a50 = Lanes(), a51 = Lanes(), a52 = Lanes()
+      var a60 = Lanes(), a61 = Lanes(), a62 = Lanes()
+      var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
+      var wp = w
+      for c in 0..<cin {
+        let plane = src + c * planeStride + q
+        for t in 0..<taps {
+          let s = plane + offsets[t]
+          let x0 = load(s), x1 = load(s + 16), x2 = load(s + 32)
+          var b = Lanes(repeating: wp[0])
+          a00 = a00.addingProduct(b, x0); a01 = a01.addingProduct(b, x1); a02 = a02.addingProduct(b, x2)
+          b = Lanes(repeating: wp[1])
+          a10 = a10.addingProduct(b, x0); a11 = a11.addingProduct(b, x1); a12 = a12.addingProduct(b, x2)
+          b = Lanes(repeating: wp[2])
+          a20 = a20.addingProduct(b, x0); a21 = a21.addingProduct(b, x1); a22 = a22.addingProduct(b, x2)
+          b = Lanes(repeating: wp[3])
+          a30 = a30.addingProduct(b, x0); a31 = a31.addingProduct(b, x1); a32 = a32.addingProduct(b, x2)
+          b = Lanes(repeating: wp[4])
+          a40 = a40.addingProduct(b, x0); a41 = a41.addingProduct(b, x1); a42 = a42.addingProduct(b, x2)
+          b = Lanes(repeating: wp[5])
+          a50 = a50.addingProduct(b, x0); a51 = a51.addingProduct(b, x1); a52 = a52.addingProduct(b, x2)
+          b = Lanes(repeating: wp[6])
+          a60 = a60.addingProduct(b, x0); a61 = a61.addingProduct(b, x1); a62 = a62.addingProduct(b, x2)
+          b = Lanes(repeating: wp[7])
+          a70 = a70.addingProduct(b, x0); a71 = a71.addingProduct(b, x1); a72 = a72.addingProduct(b, x2)
+          wp += 8
+        }
+      }
+      let d = dst + q
+      store3(d, a00, a01, a02); store3(d + dstStride, a10, a11, a12)
+      store3(d + 2 * dstStride, a20, a21, a22); store3(d + 3 * dstStride, a30, a31, a32)
+      store3(d + 4 * dstStride, a40, a41, a42); store3(d + 5 * dstStride, a50, a51, a52)
+      store3(d + 6 * dstStride, a60, a61, a62); store3(d + 7 * dstStride, a70, a71, a72)
+      q += sameConvolutionPositionBlock
+    }
+  }
+
+  /// The weight gradient of eight output channels against one input channel,
+  /// over positions `q0 ..< q1` (a multiple of 16 apart), added into `dw`:
+  ///
+  ///     dw[j][t] += Σ_q gy[j·gyStride + q] · src[q + offsets[t]]
+  ///
+  /// `dw` rows (one per output channel) are `dwStride` apart.
+  public static func weightGradient(gy: UnsafePointer<Float>, gyStride: Int,
+                                    src: UnsafePointer<Float>,
+                                    offsets: UnsafePointer<Int>, taps: Int,
+                                    dw: UnsafeMutablePointer<Float>, dwStride: Int,
+                                    q0: Int, q1: Int) {
+    var t = 0
+    while t < taps {
+      // Three taps at a time; a missing third (or second) tap repeats the
+      // first and its sums are dropped.
+      let o0 = offsets[t], o1 = offsets[min(t + 1, taps - 1)], o2 = offsets[min(t + 2, taps - 1)]
+      var a00 = Lanes(), a01 = Lanes(), a02 = Lanes()
+      var a10 = Lanes(), a11 = Lanes(), a12 = Lanes()
+      var a20 = Lanes(), a21 = Lanes(), a22 = Lanes()
+      var a30 = Lanes(), a31 = Lanes(), a32 = Lanes()
+      var a40 = Lanes(), a41 = Lanes(), a42 = Lanes()
+      var a50 = Lanes(), a51 = Lanes(), a52 = Lanes()
+      var a60 = Lanes(), a61 = Lanes(), a62 = Lanes()
+      var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
+      var q = q0
+      while q < q1 {
+        let x0 = load(src + q + o0), x1 = load(src + q + o1), x2 = load(src + q + o2)
+        let g = gy + q
+        var y = load(g)
+        a00 = a00.addingProduct(y, x0); a01 = a01.addingProduct(y, x1); a02 = a02.addingProduct(y, x2)
+        y = load(g + gyStride)
+        a10 = a10.addingProduct(y, x0); a11 = a11.addingProduct(y, x1); a12 = a12.addingProduct(y, x2)
+        y = load(g + 2 * gyStride)
+        a20 = a20.addingProduct(y, x0); a21 = a21.addingProduct(y, x1); a22 = a22.addingProduct(y, x2)
+        y = load(g + 3 * gyStride)
+        a30 = a30.addingProduct(y, x0); a31 = a31.addingProduct(y, x1); a32 = a32.addingProduct(y, x2)
+        y = load(g + 4 * gyStride)
+        a40 = a40.addingProduct(y, x0); a41 = a41.addingProduct(y, x1); a42 = a42.addingProduct(y, x2)
+        y = load(g + 5 * gyStride)
+        a50 = a50.addingProduct(y, x0); a51 = a51.addingProduct(y, x1); a52 = a52.addingProduct(y, x2)
+        y = load(g + 6 * gyStride)
+        a60 = a60.addingProduct(y, x0); a61 = a61.addingProduct(y, x1); a62 = a62.addingProduct(y, x2)
+        y = load(g + 7 * gyStride)
+        a70 = a70.addingProduct(y, x0); a71 = a71.addingProduct(y, x1); a72 = a72.addingProduct(y, x2)
+        q += 16
+      }
+      let count = min(3, taps - t)
+      func add(_ row: Int, _ s0: Lanes, _ s1: Lanes, _ s2: Lanes) {
+        let d = dw + row * dwStride + t
+        d[0] += s0.sum()
+        if count > 1 { d[1] += s1.sum() }
+        if count > 2 { d[2] += s2.sum() }
+      }
+      add(0, a00, a01, a02); add(1, a10, a11, a12); add(2, a20, a21, a22); add(3, a30, a31, a32)
+      add(4, a40, a41, a42); add(5, a50, a51, a52); add(6, a60, a61, a62); add(7, a70, a71, a72)
+      t += 3
+    }
+  }
+}
+
+@inline(__always)
+private func load(_ p: UnsafePointer<Float>) -> Lanes {
+  UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
+}
+
+@inline(__always)
+private func store3(_ p: UnsafeMutablePointer<Float>, _ a: Lanes, _ b: Lanes, _ c: Lanes) {
+  let r = UnsafeMutableRawPointer(p)
+  r.storeBytes(of: a, as: Lanes.self)
+  r.storeBytes(of: b, toByteOffset: 64, as: Lanes.self)
+  r.storeBytes(of: c, toByteOffset: 128, as: Lanes.self)
+}

@@ -1,0 +1,77 @@
+import RiadTensor
+import RiadTestSupport
+import XCTest
+
+/// The AVX-512 same-convolution kernels against PyTorch, finite differences
+/// and the im2col path, on shapes chosen to hit their edges: channel counts
+/// that are not multiples of the 8-channel block, odd and tiny images,
+/// kernels 1, 3 and 5, and batches whose planes end inside a 48-position block.
+final class SameConvolutionTests: XCTestCase {
+  override func setUpWithError() throws {
+    try XCTSkipUnless(sameConvolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
+  }
+
+  override func tearDown() { sameConvolutionPolicy = .automatic }
+
+  func withPolicy<R>(_ policy: SameConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
+    let saved = sameConvolutionPolicy
+    sameConvolutionPolicy = policy
+    defer { sameConvolutionPolicy = saved }
+    return try body()
+  }
+
+  /// PyTorch's 3×3, padding 1 case (2 × 3 × 6 × 6 into 4 channels) through the kernels.
+  func testGoldenThroughKernels() throws {
+    let g = try Golden("conv2d_k3_s1_p1")
+    try withPolicy(.always) {
+      let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
+      let y = try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+      assertClose(y, g.output("y"), atol: g.tolerance, "y")
+      try (y * g.input("gy")).sum().backward()
+      assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "gx")
+      assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "gw")
+      assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "gb")
+    }
+  }
+
+  func testFiniteDifferencesThroughKernels() throws {
+    var rng = RandomGenerator(seed: 21)
+    func weighted(_ y: Tensor) throws -> Tensor {
+      var r = RandomGenerator(seed: UInt64(y.count))
+      return try (y * Tensor.randn(y.shape, using: &r)).sum()
+    }
+    try withPolicy(.always) {
+      for (shape, out, k) in [([2, 3, 7, 6], 5, 3), ([1, 1, 5, 9], 3, 5), ([3, 2, 4, 4], 9, 1)] {
+        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: k / 2)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: k / 2)) }
+        try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: k / 2)) }
+      }
+    }
+  }
+
+  /// Output, input gradient and weight gradient equal im2col's on larger
+  /// shapes, including one with more than one tile of positions per plane.
+  func testKernelsAgreeWithIm2col() throws {
+    var rng = RandomGenerator(seed: 5)
+    for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
+                            ([8, 3, 32, 32], 16, 3)] {
+      let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+      let b = Tensor.randn([out], using: &rng), r = Tensor.randn([shape[0], out, shape[2], shape[3]], using: &rng)
+      func run(_ policy: SameConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
+        try withPolicy(policy) {
+          let px = x.copy().asParameter(), pw = w.copy().asParameter()
+          let y = try Tensor.conv2d(px, pw, b, padding: k / 2)
+          try (y * r).sum().backward()
+          return (y, px.grad!, pw.grad!)
+        }
+      }
+      let (y1, gx1, gw1) = try run(.always), (y2, gx2, gw2) = try run(.never)
+      let what = "\(shape) → \(out), k \(k)"
+      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
+      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
+      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+    }
+  }
+}
