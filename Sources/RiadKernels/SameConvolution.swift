@@ -33,12 +33,13 @@ public enum SameConvolution {
 
   /// Eight output rows over positions `q0 ..< q1` (a multiple of 48 apart):
   ///
-  ///     dst[j][q] = Σ_c Σ_t w[c][t][j] · src[c·planeStride + q + offsets[t]]
+  ///     dst[j][q] = Σ_c Σ_t w[c][t][j] · src[c·planeStride + q + offsets[c·offsetStride + t]]
   ///
   /// `w` holds this block's weights packed `[cin][taps][8]`; `dst` rows are
-  /// `dstStride` apart. Reads `src` up to `q1 − 1 + max(offsets)`.
+  /// `dstStride` apart. Every channel has the same taps when `offsetStride`
+  /// is 0, its own when it is `taps`. Reads `src` up to `q1 − 1 + max(offsets)`.
   public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
-                             offsets: UnsafePointer<Int>, taps: Int,
+                             offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                              w: UnsafePointer<Float>,
                              dst: UnsafeMutablePointer<Float>, dstStride: Int,
                              q0: Int, q1: Int) {
@@ -54,9 +55,9 @@ public enum SameConvolution {
       var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
       var wp = w
       for c in 0..<cin {
-        let plane = src + c * planeStride + q
+        let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
         for t in 0..<taps {
-          let s = plane + offsets[t]
+          let s = plane + taps0[t]
           let x0 = load(s), x1 = load(s + 16), x2 = load(s + 32)
           var b = Lanes(repeating: wp[0])
           a00 = a00.addingProduct(b, x0); a01 = a01.addingProduct(b, x1); a02 = a02.addingProduct(b, x2)
@@ -86,22 +87,22 @@ public enum SameConvolution {
     }
   }
 
-  /// The weight gradient of eight output channels against one input channel,
-  /// over positions `q0 ..< q1` (a multiple of 16 apart), added into `dw`:
+  /// Weight gradients of eight output channels against `count` shifted
+  /// source rows, over positions `q0 ..< q1` (a multiple of 16 apart), added
+  /// into `dw`:
   ///
-  ///     dw[j][t] += Σ_q gy[j·gyStride + q] · src[q + offsets[t]]
+  ///     dw[j·dwStride + i] += Σ_q gy[j·gyStride + q] · sources[i][q]
   ///
-  /// `dw` rows (one per output channel) are `dwStride` apart.
+  /// Each source is an input plane already advanced by one tap's offset, so
+  /// the rows of every (channel, tap) pair are taken three at a time.
   public static func weightGradient(gy: UnsafePointer<Float>, gyStride: Int,
-                                    src: UnsafePointer<Float>,
-                                    offsets: UnsafePointer<Int>, taps: Int,
+                                    sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
                                     dw: UnsafeMutablePointer<Float>, dwStride: Int,
                                     q0: Int, q1: Int) {
-    var t = 0
-    while t < taps {
-      // Three taps at a time; a missing third (or second) tap repeats the
-      // first and its sums are dropped.
-      let o0 = offsets[t], o1 = offsets[min(t + 1, taps - 1)], o2 = offsets[min(t + 2, taps - 1)]
+    var i = 0
+    while i < count {
+      // A missing second or third source repeats the first; its sums are dropped.
+      let s0 = sources[i], s1 = sources[min(i + 1, count - 1)], s2 = sources[min(i + 2, count - 1)]
       var a00 = Lanes(), a01 = Lanes(), a02 = Lanes()
       var a10 = Lanes(), a11 = Lanes(), a12 = Lanes()
       var a20 = Lanes(), a21 = Lanes(), a22 = Lanes()
@@ -112,7 +113,7 @@ public enum SameConvolution {
       var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
       var q = q0
       while q < q1 {
-        let x0 = load(src + q + o0), x1 = load(src + q + o1), x2 = load(src + q + o2)
+        let x0 = load(s0 + q), x1 = load(s1 + q), x2 = load(s2 + q)
         let g = gy + q
         var y = load(g)
         a00 = a00.addingProduct(y, x0); a01 = a01.addingProduct(y, x1); a02 = a02.addingProduct(y, x2)
@@ -132,16 +133,16 @@ public enum SameConvolution {
         a70 = a70.addingProduct(y, x0); a71 = a71.addingProduct(y, x1); a72 = a72.addingProduct(y, x2)
         q += 16
       }
-      let count = min(3, taps - t)
-      func add(_ row: Int, _ s0: Lanes, _ s1: Lanes, _ s2: Lanes) {
-        let d = dw + row * dwStride + t
-        d[0] += s0.sum()
-        if count > 1 { d[1] += s1.sum() }
-        if count > 2 { d[2] += s2.sum() }
+      let used = min(3, count - i)
+      func add(_ row: Int, _ u0: Lanes, _ u1: Lanes, _ u2: Lanes) {
+        let d = dw + row * dwStride + i
+        d[0] += u0.sum()
+        if used > 1 { d[1] += u1.sum() }
+        if used > 2 { d[2] += u2.sum() }
       }
       add(0, a00, a01, a02); add(1, a10, a11, a12); add(2, a20, a21, a22); add(3, a30, a31, a32)
       add(4, a40, a41, a42); add(5, a50, a51, a52); add(6, a60, a61, a62); add(7, a70, a71, a72)
-      t += 3
+      i += 3
     }
   }
 }

@@ -32,10 +32,13 @@ extension Tensor {
             parallelFor(c, cost: 2 * m) { ch in
               if training {
                 var s: Double = 0, ss: Double = 0
-                for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { s += Double(row[k]) } }
+                for i in 0..<n { s += sumOf(px.baseAddress! + (i * c + ch) * p, p) }
                 let mu = s / Double(m)
-                for i in 0..<n { let row = px.baseAddress! + (i * c + ch) * p; for k in 0..<p { let d = Double(row[k]) - mu; ss += d * d } }
-                pv[ch] = ss / Double(m)
+                // Deviations from the float mean, corrected to the exact one: Σ(x − μ)² = Σ(x − μf)² − m(μ − μf)².
+                let muf = Float(mu)
+                for i in 0..<n { ss += sumOfSquaredDeviations(px.baseAddress! + (i * c + ch) * p, p, from: muf) }
+                let shift = mu - Double(muf)
+                pv[ch] = Swift.max(0, ss / Double(m) - shift * shift)
                 pm[ch] = Float(mu); ps[ch] = Float(1 / (pv[ch] + Double(eps)).squareRoot())
               } else {
                 pm[ch] = runningMean!.data[ch]; ps[ch] = 1 / (runningVar!.data[ch] + eps).squareRoot()
@@ -78,7 +81,8 @@ extension Tensor {
                   var sg: Double = 0, sgh: Double = 0
                   for i in 0..<n {
                     let o = (i * c + ch) * p
-                    for k in 0..<p { sg += Double(pg[o + k]); sgh += Double(pg[o + k] * ph[o + k]) }
+                    sg += sumOf(pg.baseAddress! + o, p)
+                    sgh += dotOf(pg.baseAddress! + o, ph.baseAddress! + o, p)
                   }
                   pgw[ch] = Float(sgh); pgb[ch] = Float(sg)
                   let a = w?[ch] ?? 1, s = invStd[ch]

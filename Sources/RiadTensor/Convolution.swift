@@ -141,12 +141,16 @@ extension Tensor {
     let p = g.positions
     let chunk = chunkSize(n, g.rows * p)
     // Every output element is written by exactly one chunk: no zero fill.
-    let same = usesSameConvolution(g, n: n)
+    let same = usesSameConvolution(g, n: n), phase = phaseConvolution(g, n: n)
     let y = makeFloats(n * o * p) { py in
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
         if same {
           sameConvolutionForward(px.baseAddress!, pw.baseAddress!, bias: b?.data, g, n: n, out: o, py.baseAddress!)
+          return
+        }
+        if let phase {
+          phase.conv2dForward(px.baseAddress!, channels: c, pw.baseAddress!, out: o, bias: b?.data, py.baseAddress!)
           return
         }
           withScratch(g.rows * chunk * p + o * chunk * p) { scratch in
@@ -174,6 +178,15 @@ extension Tensor {
                 withOptionalPointer(&gw) { pgw in
                   sameConvolutionBackward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, g, n: n, out: o,
                                           gx: pgx, gw: pgw)
+                }
+              }
+              return
+            }
+            if let phase {
+              withOptionalPointer(&gx) { pgx in
+                withOptionalPointer(&gw) { pgw in
+                  phase.conv2dBackward(px.baseAddress!, channels: c, pw.baseAddress!, out: o, pg.baseAddress!,
+                                       gx: pgx, gw: pgw)
                 }
               }
               return
@@ -232,9 +245,15 @@ extension Tensor {
     let p = h * wd, outSize = cout * ho * wo
     var y = [Float](repeating: 0, count: n * outSize)
     let chunk = chunkSize(n, g.rows * p)
+    let phase = phaseConvolution(g, n: n)
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
         y.withUnsafeMutableBufferPointer { py in
+          if let phase {
+            phase.transposedForward(px.baseAddress!, channels: cin, pw.baseAddress!, out: cout, bias: b?.data,
+                                    py.baseAddress!)
+            return
+          }
           withScratch(g.rows * chunk * p + cin * chunk * p) { scratch in
             let col = scratch, xT = scratch + g.rows * chunk * p
             for n0 in Swift.stride(from: 0, to: n, by: chunk) {
@@ -255,6 +274,15 @@ extension Tensor {
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
           w.data.withUnsafeBufferPointer { pw in
+            if let phase {
+              withOptionalPointer(&gx) { pgx in
+                withOptionalPointer(&gw) { pgw in
+                  phase.transposedBackward(px.baseAddress!, channels: cin, pw.baseAddress!, out: cout, pg.baseAddress!,
+                                           gx: pgx, gw: pgw)
+                }
+              }
+              return
+            }
             withScratch(g.rows * chunk * p + 2 * cin * chunk * p) { scratch in
               let col = scratch, xT = scratch + g.rows * chunk * p, gxT = xT + cin * chunk * p
               for n0 in Swift.stride(from: 0, to: n, by: chunk) {
@@ -301,14 +329,14 @@ private func addBias(_ y: UnsafeMutablePointer<Float>, _ b: [Float], _ n: Int, _
 /// The bias gradient: the output gradient summed over images and positions.
 private func biasGradient(_ gy: Tensor, _ o: Int) -> Tensor {
   let n = gy.shape[0], p = gy.count / max(n * o, 1)
-  var gb = [Float](repeating: 0, count: o)
-  gy.data.withUnsafeBufferPointer { pg in
-    for i in 0..<n { for ch in 0..<o {
-      var s: Float = 0
-      let row = pg.baseAddress! + (i * o + ch) * p
-      for k in 0..<p { s += row[k] }
-      gb[ch] += s
-    } }
+  let gb = makeFloats(o) { pgb in
+    gy.data.withUnsafeBufferPointer { pg in
+      parallelFor(o, cost: n * p) { ch in
+        var s: Double = 0
+        for i in 0..<n { s += sumOf(pg.baseAddress! + (i * o + ch) * p, p) }
+        pgb[ch] = Float(s)
+      }
+    }
   }
   return Tensor(shape: [o], data: gb)
 }

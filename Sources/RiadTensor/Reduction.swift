@@ -19,7 +19,7 @@ extension Tensor {
     let x = self
     guard let dim else {
       var s: Double = 0
-      data.withUnsafeBufferPointer { p in for v in p { s += Double(v) } }
+      data.withUnsafeBufferPointer { p in if let base = p.baseAddress { s = sumOf(base, p.count) } }
       return Tensor(scalar: Float(s)).record("sum", [x]) { g in
         [Tensor(shape: x.shape, repeating: g.data[0])]
       }

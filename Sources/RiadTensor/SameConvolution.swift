@@ -29,11 +29,12 @@ nonisolated(unsafe) public var sameConvolutionPolicy = SameConvolutionPolicy.aut
 public var sameConvolutionKernelsAvailable: Bool { SameConvolution.isSupported }
 
 /// One plane per channel holding every image of a batch: rows of
-/// `wp = w + 2p` floats, image i's row y at plane row `p + i·(h + 2p) + y`
-/// with its pixels from column p, zeros everywhere else. Neighbouring images
-/// and rows share their zero bands, so output position
-/// `q = (i·(h + 2p) + y)·wp + x` reads tap (ky, kx) at `q + ky·wp + kx`, and
-/// the input pixel (i, y, x) itself sits at `lead + q`.
+/// `wp = w + p` floats, image i's row y at plane row `p + i·(h + p) + y`
+/// with its pixels from column p, zeros everywhere else. One band of p zeros
+/// serves as the right padding of a row and the left padding of the next
+/// (and likewise between images), so output position
+/// `q = (i·(h + p) + y)·wp + x` reads tap (ky, kx) at `q + ky·wp + kx`, and
+/// the input pixel (i, y, x) itself sits at `lead + q = q + p·wp + p`.
 struct SamePlanes {
   let n, h, w, pad, kernel: Int
   let wp: Int, rowsPerImage: Int, lead: Int
@@ -45,8 +46,8 @@ struct SamePlanes {
   init(n: Int, h: Int, w: Int, kernel: Int) {
     self.n = n; self.h = h; self.w = w; self.kernel = kernel
     pad = kernel / 2
-    wp = w + 2 * pad
-    rowsPerImage = h + 2 * pad
+    wp = w + pad
+    rowsPerImage = h + pad
     lead = pad * wp + pad
     let block = sameConvolutionPositionBlock
     positions = (n * rowsPerImage * wp + block - 1) / block * block
@@ -102,12 +103,21 @@ func usesSameConvolution(_ g: ConvGeometry, n: Int) -> Bool {
   guard sameConvolutionPolicy != .never, SameConvolution.isSupported,
         g.stride == 1, g.kh == g.kw, g.kh % 2 == 1, g.pad == g.kh / 2 else { return false }
   // Small images spend most positions on the zero bands; im2col wins there.
-  return sameConvolutionPolicy == .always || SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste <= 1.3
+  return sameConvolutionPolicy == .always || SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste <= 1.2
+}
+
+/// The phase decomposition of a strided convolution (or of the convolution a
+/// transposed one is the adjoint of), when the kernels should run it.
+func phaseConvolution(_ g: ConvGeometry, n: Int) -> PhaseConvolution? {
+  guard sameConvolutionPolicy != .never, SameConvolution.isSupported, g.kh == g.kw,
+        let phase = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad)
+  else { return nil }
+  return sameConvolutionPolicy == .always || phase.planes.waste <= 1.2 ? phase : nil
 }
 
 private let channelBlock = sameConvolutionChannelBlock
 
-private func blocks(_ channels: Int) -> Int { (channels + channelBlock - 1) / channelBlock }
+func blocks(_ channels: Int) -> Int { (channels + channelBlock - 1) / channelBlock }
 
 /// Weights `w[o][c][t]` packed for the forward kernel as `[o/8][c][t][8]`;
 /// `flipped` packs the input-gradient kernel `w'[c][o][t] = w[o][c][T−1−t]`
@@ -129,8 +139,8 @@ private func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps:
 /// `out[r][q]` for every output channel block and position: the forward
 /// kernel over all blocks × position ranges, spread over the threads.
 private func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChannels: Int,
+                            offsets: [Int], offsetStride: Int, taps: Int,
                             packed: [Float], outBlocks: Int, _ out: UnsafeMutablePointer<Float>) {
-  let offsets = layout.offsets, taps = offsets.count
   let block = sameConvolutionPositionBlock
   let spans = layout.positions / block
   let ranges = max(1, min(spans, (4 * workerThreads + outBlocks - 1) / outBlocks))
@@ -140,10 +150,49 @@ private func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes
         let b = item / ranges, r = item % ranges
         let q0 = spans * r / ranges * block, q1 = spans * (r + 1) / ranges * block
         SameConvolution.forward(src: planes, planeStride: layout.stride, cin: inChannels,
-                                offsets: po.baseAddress!, taps: taps,
+                                offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps,
                                 w: pw.baseAddress! + b * inChannels * taps * channelBlock,
                                 dst: out + b * channelBlock * layout.positions, dstStride: layout.positions,
                                 q0: q0, q1: q1)
+      }
+    }
+  }
+}
+
+/// `dw[j][k·taps + t] = Σ_q g[j][q] · source_k[q + offsets[first(k) + t]]` for
+/// every output channel j (padded to a multiple of 8) and source plane k:
+/// the weight gradient as correlations of the planes. `g` holds planes laid
+/// out by `SamePlanes.scatter` (pixel at lead + q).
+private func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes, out o: Int,
+                                 sources: UnsafePointer<Float>, count: Int,
+                                 offsets: [Int], taps: Int, first: (Int) -> Int,
+                                 into dw: UnsafeMutablePointer<Float>) {
+  let rowLength = count * taps
+  dw.update(repeating: 0, count: blocks(o) * channelBlock * rowLength)
+  // Every (plane, tap) pair as a shifted row.
+  var rows: [UnsafePointer<Float>] = []
+  rows.reserveCapacity(rowLength)
+  for k in 0..<count { for t in 0..<taps { rows.append(sources + k * layout.stride + offsets[first(k) + t]) } }
+  // Tiles of positions keep eight gradient rows in cache while the shifted
+  // rows pass; work items are (output block, range of pairs), each owning
+  // its entries of dw.
+  let tile = 4096
+  let tiles = (layout.positions + tile - 1) / tile
+  let ranges = max(1, min(rowLength / 3, (4 * workerThreads + blocks(o) - 1) / blocks(o)))
+  rows.withUnsafeBufferPointer { pr in
+    parallelFor(blocks(o) * ranges, cost: 1 << 20) { item in
+      let b = item / ranges, r = item % ranges
+      // Ranges of whole triples, so only the last one can be short.
+      let triples = (rowLength + 2) / 3
+      let i0 = min(rowLength, triples * r / ranges * 3), i1 = min(rowLength, triples * (r + 1) / ranges * 3)
+      guard i1 > i0 else { return }
+      let gyRows = g + b * channelBlock * layout.stride + layout.lead
+      for t in 0..<tiles {
+        let q0 = t * tile, q1 = min(layout.positions, q0 + tile)
+        SameConvolution.weightGradient(gy: gyRows, gyStride: layout.stride,
+                                       sources: pr.baseAddress! + i0, count: i1 - i0,
+                                       dw: dw + b * channelBlock * rowLength + i0, dwStride: rowLength,
+                                       q0: q0, q1: q1)
       }
     }
   }
@@ -153,12 +202,13 @@ private func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes
 func sameConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?,
                             _ g: ConvGeometry, n: Int, out o: Int, _ y: UnsafeMutablePointer<Float>) {
   let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
-  let packed = packWeights(w, out: o, in: g.c, taps: g.kh * g.kw, flipped: false)
-  let outRows = blocks(o) * channelBlock
-  withScratch(g.c * layout.stride + outRows * layout.positions) { scratch in
+  let offsets = layout.offsets
+  let packed = packWeights(w, out: o, in: g.c, taps: offsets.count, flipped: false)
+  withScratch(g.c * layout.stride + blocks(o) * channelBlock * layout.positions) { scratch in
     let planes = scratch, out = scratch + g.c * layout.stride
     layout.scatter(x, channels: g.c, planes: g.c, into: planes)
-    convolvePlanes(planes, layout, inChannels: g.c, packed: packed, outBlocks: blocks(o), out)
+    convolvePlanes(planes, layout, inChannels: g.c, offsets: offsets, offsetStride: 0, taps: offsets.count,
+                   packed: packed, outBlocks: blocks(o), out)
     layout.gather(out, rowStride: layout.positions, channels: o, bias: bias, into: y)
   }
 }
@@ -169,12 +219,8 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
                              _ g: ConvGeometry, n: Int, out o: Int,
                              gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
   let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
-  let taps = g.kh * g.kw, c = g.c
+  let offsets = layout.offsets, taps = offsets.count, c = g.c
   let outRows = blocks(o) * channelBlock, inRows = blocks(c) * channelBlock
-  // The weight gradient is summed over tiles of positions so that one tile of
-  // eight gradient rows stays in cache while every input channel passes.
-  let tile = 4096
-  let tiles = (layout.positions + tile - 1) / tile
   withScratch(outRows * layout.stride + c * layout.stride + inRows * layout.positions + outRows * c * taps) { scratch in
     let gyPlanes = scratch, xPlanes = gyPlanes + outRows * layout.stride
     let gxOut = xPlanes + c * layout.stride, gwPadded = gxOut + inRows * layout.positions
@@ -182,31 +228,205 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
     if let gx {
       // gx = same convolution of gy with the flipped, transposed kernel.
       let packed = packWeights(w, out: o, in: c, taps: taps, flipped: true)
-      convolvePlanes(gyPlanes, layout, inChannels: o, packed: packed, outBlocks: blocks(c), gxOut)
+      convolvePlanes(gyPlanes, layout, inChannels: o, offsets: offsets, offsetStride: 0, taps: taps,
+                     packed: packed, outBlocks: blocks(c), gxOut)
       layout.gather(gxOut, rowStride: layout.positions, channels: c, bias: nil, into: gx)
     }
     guard let gw else { return }
     layout.scatter(x, channels: c, planes: c, into: xPlanes)
-    gwPadded.update(repeating: 0, count: outRows * c * taps)
-    let offsets = layout.offsets
-    // Work items: (output block, group of input channels); each owns its rows of gw.
-    let groups = max(1, min(c, (4 * workerThreads + blocks(o) - 1) / blocks(o)))
-    offsets.withUnsafeBufferPointer { po in
-      parallelFor(blocks(o) * groups, cost: 1 << 20) { item in
-        let b = item / groups, grp = item % groups
-        let c0 = c * grp / groups, c1 = c * (grp + 1) / groups
-        let gyRows = gyPlanes + b * channelBlock * layout.stride + layout.lead
-        for t in 0..<tiles {
-          let q0 = t * tile, q1 = min(layout.positions, q0 + tile)
-          for ci in c0..<c1 {
-            SameConvolution.weightGradient(gy: gyRows, gyStride: layout.stride,
-                                           src: xPlanes + ci * layout.stride, offsets: po.baseAddress!, taps: taps,
-                                           dw: gwPadded + (b * channelBlock * c + ci) * taps, dwStride: c * taps,
-                                           q0: q0, q1: q1)
-          }
+    planeWeightGradient(gyPlanes, layout, out: o, sources: xPlanes, count: c, offsets: offsets, taps: taps,
+                        first: { _ in 0 }, into: gwPadded)
+    for i in 0..<(o * c * taps) { gw[i] += gwPadded[i] }
+  }
+}
+
+// MARK: - Strided convolutions by phases
+
+/// A stride-s convolution whose kernel side k is a multiple of s, split into
+/// the s² *phase images* of its input (pixels (s·y + r, s·x + c) for each
+/// phase (r, c)): each phase meets a (k/s)×(k/s) part of the kernel at
+/// offsets of −1, 0 or +1 on the coarse grid, so the strided convolution is a
+/// sum of stride-1 correlations over `SamePlanes` of the coarse grid (band 1),
+/// and the same kernels run it. The U-Net's 4×4 stride-2 downsampling convs
+/// and its transposed upsampling convs (their adjoints) go this way.
+struct PhaseConvolution {
+  /// Planes of the coarse grid, h/s × w/s.
+  let planes: SamePlanes
+  let stride, kernel: Int
+  /// Taps per phase, (k/s)².
+  let taps: Int
+  /// For phase φ = r·s + c: each tap's kernel index ky·k + kx and its
+  /// offset in a plane (lead plus the coarse displacement).
+  let kernelIndex: [[Int]], offsets: [[Int]]
+
+  /// nil unless the geometry decomposes: the coarse output equals the phase
+  /// images in size and every displacement is −1, 0 or +1.
+  init?(n: Int, h: Int, w: Int, kernel k: Int, stride s: Int, pad p: Int) {
+    guard s >= 2, k % s == 0, h % s == 0, w % s == 0,
+          (h + 2 * p - k) / s + 1 == h / s, (w + 2 * p - k) / s + 1 == w / s,
+          (h + 2 * p - k) % s == 0 else { return nil }
+    planes = SamePlanes(n: n, h: h / s, w: w / s, kernel: 3)
+    stride = s; kernel = k; taps = (k / s) * (k / s)
+    var index = [[Int]](repeating: [], count: s * s), offs = [[Int]](repeating: [], count: s * s)
+    for ky in 0..<k {
+      for kx in 0..<k {
+        let r = ((ky - p) % s + s) % s, c = ((kx - p) % s + s) % s
+        let dy = (ky - p - r) / s, dx = (kx - p - c) / s
+        guard abs(dy) <= 1, abs(dx) <= 1 else { return nil }
+        index[r * s + c].append(ky * k + kx)
+        offs[r * s + c].append(planes.lead + dy * planes.wp + dx)
+      }
+    }
+    kernelIndex = index; offsets = offs
+  }
+
+  var phases: Int { stride * stride }
+
+  /// Lays out `src[n][channels][h][w]` (the fine grid) as `channels·s²`
+  /// phase planes, channel-major: plane c·s² + φ.
+  func scatterPhases(_ src: UnsafePointer<Float>, channels: Int, into dst: UnsafeMutablePointer<Float>) {
+    let g = planes, s = stride, fineW = g.w * s, fineSize = g.h * s * fineW
+    parallelFor(channels * phases, cost: g.stride) { plane in
+      let c = plane / phases, r = (plane % phases) / s, col = plane % s
+      let out = dst + plane * g.stride
+      out.update(repeating: 0, count: g.stride)
+      for i in 0..<g.n {
+        for y in 0..<g.h {
+          let from = src + (i * channels + c) * fineSize + (y * s + r) * fineW + col
+          let to = out + g.lead + (i * g.rowsPerImage + y) * g.wp
+          for x in 0..<g.w { to[x] = from[x * s] }
         }
       }
     }
-    for i in 0..<(o * c * taps) { gw[i] += gwPadded[i] }
+  }
+
+  /// Writes output rows of phase φ (position q of the coarse grid, rows
+  /// `rowStride` apart) into the fine grid `dst[n][channels][h][w]`, adding bias.
+  func gatherPhase(_ phase: Int, _ src: UnsafePointer<Float>, rowStride: Int, channels: Int,
+                   bias: [Float]?, into dst: UnsafeMutablePointer<Float>) {
+    let g = planes, s = stride, fineW = g.w * s, fineSize = g.h * s * fineW
+    let r = phase / s, col = phase % s
+    parallelFor(channels, cost: g.n * g.h * g.w) { c in
+      let b = bias?[c] ?? 0
+      for i in 0..<g.n {
+        for y in 0..<g.h {
+          let from = src + c * rowStride + (i * g.rowsPerImage + y) * g.wp
+          let to = dst + (i * channels + c) * fineSize + (y * s + r) * fineW + col
+          for x in 0..<g.w { to[x * s] = from[x] + b }
+        }
+      }
+    }
+  }
+
+  /// The strided convolution `out[o][q] = Σ w[o][c][ky][kx] · x[c][s·y + ky − p][s·x + kx − p]`
+  /// on the coarse grid, from the phase planes of x.
+  func forward(_ xPhases: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
+               _ dst: UnsafeMutablePointer<Float>) {
+    // Packed [o/8][c·s² + φ][t][8], each phase plane with its own taps.
+    var packed = [Float](repeating: 0, count: blocks(o) * channelBlock * c * phases * taps)
+    for oc in 0..<o { for ch in 0..<c { for f in 0..<phases { for t in 0..<taps {
+      packed[((((oc / channelBlock) * c + ch) * phases + f) * taps + t) * channelBlock + oc % channelBlock] =
+        w[(oc * c + ch) * kernel * kernel + kernelIndex[f][t]]
+    } } } }
+    let table = (0..<c).flatMap { _ in offsets.joined() }
+    convolvePlanes(xPhases, planes, inChannels: c * phases, offsets: table, offsetStride: taps, taps: taps,
+                   packed: packed, outBlocks: blocks(o), dst)
+  }
+
+  /// The adjoint of `forward`: from coarse planes `g` (o channels, laid out
+  /// by `planes.scatter`) to the fine grid `dst[n][c][h][w]`, adding bias.
+  func adjoint(_ g: UnsafePointer<Float>, out o: Int, _ w: UnsafePointer<Float>, channels c: Int,
+               bias: [Float]?, into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    for f in 0..<phases {
+      // Packed [c/8][o][t][8]; each tap reads g at minus its displacement.
+      var packed = [Float](repeating: 0, count: blocks(c) * channelBlock * o * taps)
+      for ch in 0..<c { for oc in 0..<o { for t in 0..<taps {
+        packed[(((ch / channelBlock) * o + oc) * taps + t) * channelBlock + ch % channelBlock] =
+          w[(oc * c + ch) * kernel * kernel + kernelIndex[f][t]]
+      } } }
+      let mirrored = offsets[f].map { 2 * planes.lead - $0 }
+      convolvePlanes(g, planes, inChannels: o, offsets: mirrored, offsetStride: 0, taps: taps,
+                     packed: packed, outBlocks: blocks(c), scratch)
+      gatherPhase(f, scratch, rowStride: planes.positions, channels: c, bias: bias, into: dst)
+    }
+  }
+
+  /// `gw[o][c][ky][kx] += Σ_q g[o][q] · x-phase[c, φ][q + offset]`, from
+  /// coarse planes `g` (o channels padded to 8, `planes.scatter` layout) and
+  /// the phase planes of x. `scratch` holds `blocks(o)·8 · c·s²·taps` floats.
+  func weightGradient(_ g: UnsafePointer<Float>, out o: Int, _ xPhases: UnsafePointer<Float>, channels c: Int,
+                      _ gw: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    let rowLength = c * phases * taps, phases = self.phases, taps = self.taps
+    planeWeightGradient(g, planes, out: o, sources: xPhases, count: c * phases, offsets: offsets.flatMap { $0 },
+                        taps: taps, first: { $0 % phases * taps }, into: scratch)
+    for oc in 0..<o { for ch in 0..<c { for f in 0..<phases { for t in 0..<taps {
+      gw[(oc * c + ch) * kernel * kernel + kernelIndex[f][t]] += scratch[oc * rowLength + (ch * phases + f) * taps + t]
+    } } } }
+  }
+}
+
+// MARK: - Entry points for Convolution.swift
+
+extension PhaseConvolution {
+  /// conv2d forward: x `[n][c][h][w]` (fine grid) to y `[n][o][h/s][w/s]`.
+  func conv2dForward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
+                     bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    withScratch(c * phases * planes.stride + blocks(o) * channelBlock * planes.positions) { scratch in
+      let xPhases = scratch, out = scratch + c * phases * planes.stride
+      scatterPhases(x, channels: c, into: xPhases)
+      forward(xPhases, channels: c, w, out: o, out)
+      planes.gather(out, rowStride: planes.positions, channels: o, bias: bias, into: y)
+    }
+  }
+
+  /// conv2d backward from gy `[n][o][h/s][w/s]`: gx (written) and gw (added to).
+  func conv2dBackward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
+                      _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    let outRows = blocks(o) * channelBlock
+    let work = max(gx == nil ? 0 : blocks(c) * channelBlock * planes.positions,
+                   gw == nil ? 0 : c * phases * planes.stride + outRows * c * phases * taps)
+    withScratch(outRows * planes.stride + work) { scratch in
+      let gyPlanes = scratch, rest = scratch + outRows * planes.stride
+      planes.scatter(gy, channels: o, planes: outRows, into: gyPlanes)
+      if let gx { adjoint(gyPlanes, out: o, w, channels: c, bias: nil, into: gx, scratch: rest) }
+      if let gw {
+        let xPhases = rest
+        scatterPhases(x, channels: c, into: xPhases)
+        weightGradient(gyPlanes, out: o, xPhases, channels: c, gw, scratch: rest + c * phases * planes.stride)
+      }
+    }
+  }
+
+  /// conv_transpose2d forward: x `[n][ci][h/s][w/s]` to y `[n][co][h][w]`;
+  /// w `[ci][co][k][k]` is the weight of the strided convolution co → ci.
+  func transposedForward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
+                         bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    let inRows = blocks(ci) * channelBlock
+    withScratch(inRows * planes.stride + blocks(co) * channelBlock * planes.positions) { scratch in
+      let xPlanes = scratch
+      planes.scatter(x, channels: ci, planes: inRows, into: xPlanes)
+      adjoint(xPlanes, out: ci, w, channels: co, bias: bias, into: y, scratch: scratch + inRows * planes.stride)
+    }
+  }
+
+  /// conv_transpose2d backward from gy `[n][co][h][w]`: gx (written) and gw (added to).
+  func transposedBackward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
+                          _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    let inRows = blocks(ci) * channelBlock
+    let work = max(gx == nil ? 0 : inRows * planes.positions,
+                   gw == nil ? 0 : inRows * planes.stride + inRows * co * phases * taps)
+    withScratch(co * phases * planes.stride + work) { scratch in
+      let gyPhases = scratch, rest = scratch + co * phases * planes.stride
+      scatterPhases(gy, channels: co, into: gyPhases)
+      if let gx {
+        forward(gyPhases, channels: co, w, out: ci, rest)
+        planes.gather(rest, rowStride: planes.positions, channels: ci, bias: nil, into: gx)
+      }
+      if let gw {
+        let xPlanes = rest
+        planes.scatter(x, channels: ci, planes: inRows, into: xPlanes)
+        weightGradient(xPlanes, out: ci, gyPhases, channels: co, gw, scratch: rest + inRows * planes.stride)
+      }
+    }
   }
 }

@@ -2,10 +2,11 @@ import RiadTensor
 import RiadTestSupport
 import XCTest
 
-/// The AVX-512 same-convolution kernels against PyTorch, finite differences
-/// and the im2col path, on shapes chosen to hit their edges: channel counts
-/// that are not multiples of the 8-channel block, odd and tiny images,
-/// kernels 1, 3 and 5, and batches whose planes end inside a 48-position block.
+/// The AVX-512 convolution kernels (same convolutions, and strided and
+/// transposed ones by phases) against PyTorch, finite differences and the
+/// im2col path, on shapes chosen to hit their edges: channel counts that are
+/// not multiples of the 8-channel block, odd and tiny images, kernels 1, 3
+/// and 5, and batches whose planes end inside a 48-position block.
 final class SameConvolutionTests: XCTestCase {
   override func setUpWithError() throws {
     try XCTSkipUnless(sameConvolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
@@ -34,6 +35,23 @@ final class SameConvolutionTests: XCTestCase {
     }
   }
 
+  /// PyTorch's 4×4 stride-2 convolution and transposed convolution through the phase kernels.
+  func testStridedGoldenThroughKernels() throws {
+    try withPolicy(.always) {
+      for name in ["conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
+        let g = try Golden(name)
+        let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
+        let y = name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
+                                         : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
+        assertClose(y, g.output("y"), atol: g.tolerance, "\(name) y")
+        try (y * g.input("gy")).sum().backward()
+        assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "\(name) gx")
+        assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "\(name) gw")
+        assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "\(name) gb")
+      }
+    }
+  }
+
   func testFiniteDifferencesThroughKernels() throws {
     var rng = RandomGenerator(seed: 21)
     func weighted(_ y: Tensor) throws -> Tensor {
@@ -47,6 +65,18 @@ final class SameConvolutionTests: XCTestCase {
         try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: k / 2)) }
         try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: k / 2)) }
         try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: k / 2)) }
+      }
+      // Strided (4×4 / 2, and 2×2 / 2 without padding) and transposed, by phases.
+      for (shape, out, k, p) in [([2, 3, 6, 10], 5, 4, 1), ([1, 2, 4, 6], 9, 2, 0)] {
+        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, stride: 2, padding: p)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, stride: 2, padding: p)) }
+        let xt = Tensor.randn([shape[0], out, shape[2] / 2, shape[3] / 2], using: &rng)
+        let bt = Tensor.randn([shape[1]], using: &rng)
+        try assertGradientMatchesFiniteDifferences(xt) { try weighted(try Tensor.convTranspose2d($0, w, bt, stride: 2, padding: p)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.convTranspose2d(xt, $0, bt, stride: 2, padding: p)) }
+        try assertGradientMatchesFiniteDifferences(bt) { try weighted(try Tensor.convTranspose2d(xt, w, $0, stride: 2, padding: p)) }
       }
     }
   }
@@ -69,6 +99,33 @@ final class SameConvolutionTests: XCTestCase {
       }
       let (y1, gx1, gw1) = try run(.always), (y2, gx2, gw2) = try run(.never)
       let what = "\(shape) → \(out), k \(k)"
+      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
+      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
+      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+    }
+  }
+
+  /// The phase path equals im2col for the U-Net's downsampling and upsampling
+  /// shapes (and an odd channel count), forward and both gradients.
+  func testPhasesAgreeWithIm2col() throws {
+    var rng = RandomGenerator(seed: 6)
+    for (transposed, shape, out) in [(false, [8, 16, 64, 64], 32), (false, [3, 5, 40, 24], 11),
+                                     (true, [8, 32, 32, 32], 16), (true, [2, 13, 20, 12], 6)] {
+      let x = Tensor.randn(shape, using: &rng)
+      let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
+      let b = Tensor.randn([out], using: &rng)
+      func run(_ policy: SameConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
+        try withPolicy(policy) {
+          let px = x.copy().asParameter(), pw = w.copy().asParameter()
+          let y = transposed ? try Tensor.convTranspose2d(px, pw, b, stride: 2, padding: 1)
+                             : try Tensor.conv2d(px, pw, b, stride: 2, padding: 1)
+          var r = RandomGenerator(seed: 9)
+          try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
+          return (y, px.grad!, pw.grad!)
+        }
+      }
+      let (y1, gx1, gw1) = try run(.always), (y2, gx2, gw2) = try run(.never)
+      let what = "\(transposed ? "transposed " : "")\(shape) → \(out)"
       assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
       assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
       assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
