@@ -79,9 +79,10 @@ public final class BatchNorm2d {
     runningVar = Tensor.ones([channels])
   }
 
-  public func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
+  /// `relu` fuses the ReLU that follows every batch norm in the U-Net.
+  public func callAsFunction(_ x: Tensor, training: Bool, relu: Bool = false) throws -> Tensor {
     try Tensor.batchNorm(x, weight: weight, bias: bias, runningMean: runningMean,
-                         runningVar: runningVar, training: training)
+                         runningVar: runningVar, training: training, relu: relu)
   }
 
   func tensors(_ prefix: String) -> [NamedTensor] {

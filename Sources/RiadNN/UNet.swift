@@ -44,8 +44,8 @@ final class DownBlock {
   }
 
   func callAsFunction(_ x: Tensor, training: Bool) throws -> Tensor {
-    let h = try bn1(conv1(x), training: training).relu()
-    return try bn2(conv2(h), training: training).relu()
+    let h = try bn1(conv1(x), training: training, relu: true)
+    return try bn2(conv2(h), training: training, relu: true)
   }
 
   func tensors(_ p: String) -> [NamedTensor] {
@@ -71,8 +71,8 @@ final class UpBlock {
     guard up.shape[2] == skip.shape[2], up.shape[3] == skip.shape[3] else {
       throw TensorError("unet: upsampled \(up.shape.shapeString) does not match skip \(skip.shape.shapeString); image sides must be divisible by 2^(depth-1)")
     }
-    let h = try bn1(conv1(Tensor.cat([up, skip], dim: 1)), training: training).relu()
-    return try bn2(conv2(h), training: training).relu()
+    let h = try bn1(conv1(Tensor.cat([up, skip], dim: 1)), training: training, relu: true)
+    return try bn2(conv2(h), training: training, relu: true)
   }
 
   func tensors(_ p: String) -> [NamedTensor] {

@@ -119,21 +119,34 @@ private let channelBlock = sameConvolutionChannelBlock
 
 func blocks(_ channels: Int) -> Int { (channels + channelBlock - 1) / channelBlock }
 
-/// Weights `w[o][c][t]` packed for the forward kernel as `[o/8][c][t][8]`;
-/// `flipped` packs the input-gradient kernel `w'[c][o][t] = w[o][c][T−1−t]`
-/// instead (its output channels are w's input channels).
-private func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps: Int, flipped: Bool) -> [Float] {
-  let (rows, inner) = flipped ? (c, o) : (o, c)
-  var packed = [Float](repeating: 0, count: blocks(rows) * channelBlock * inner * taps)
-  for r in 0..<rows {
-    for i in 0..<inner {
-      for t in 0..<taps {
-        let value = flipped ? w[(i * c + r) * taps + taps - 1 - t] : w[(r * c + i) * taps + t]
-        packed[(((r / channelBlock) * inner + i) * taps + t) * channelBlock + r % channelBlock] = value
+/// Weights packed for the forward kernel, `[rows/8][inner][taps][8]`: entry
+/// (r, i, t) is `value(r, i, t)`, zero for the rows that pad the last block.
+/// Written in order, blocks in parallel: deep layers have 10⁵–10⁶ weights.
+@inline(__always)
+private func packWeights(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
+  let blockSize = inner * taps * channelBlock
+  return makeFloats(blocks(rows) * blockSize) { buffer in
+    parallelFor(blocks(rows), cost: blockSize) { b in
+      var out = buffer.baseAddress! + b * blockSize
+      for i in 0..<inner {
+        for t in 0..<taps {
+          for j in 0..<channelBlock {
+            let r = b * channelBlock + j
+            out.pointee = r < rows ? value(r, i, t) : 0
+            out += 1
+          }
+        }
       }
     }
   }
-  return packed
+}
+
+/// Weights `w[o][c][t]` packed for the forward kernel; `flipped` packs the
+/// input-gradient kernel `w'[c][o][t] = w[o][c][T−1−t]` instead (its output
+/// channels are w's input channels).
+private func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps: Int, flipped: Bool) -> [Float] {
+  flipped ? packWeights(rows: c, inner: o, taps: taps) { r, i, t in w[(i * c + r) * taps + taps - 1 - t] }
+          : packWeights(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
 }
 
 /// `out[r][q]` for every output channel block and position: the forward
@@ -323,11 +336,10 @@ struct PhaseConvolution {
   func forward(_ xPhases: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
                _ dst: UnsafeMutablePointer<Float>) {
     // Packed [o/8][c·s² + φ][t][8], each phase plane with its own taps.
-    var packed = [Float](repeating: 0, count: blocks(o) * channelBlock * c * phases * taps)
-    for oc in 0..<o { for ch in 0..<c { for f in 0..<phases { for t in 0..<taps {
-      packed[((((oc / channelBlock) * c + ch) * phases + f) * taps + t) * channelBlock + oc % channelBlock] =
-        w[(oc * c + ch) * kernel * kernel + kernelIndex[f][t]]
-    } } } }
+    let phases = self.phases, k2 = kernel * kernel, index = kernelIndex.flatMap { $0 }, taps = self.taps
+    let packed = packWeights(rows: o, inner: c * phases, taps: taps) { oc, plane, t in
+      w[(oc * c + plane / phases) * k2 + index[plane % phases * taps + t]]
+    }
     let table = (0..<c).flatMap { _ in offsets.joined() }
     convolvePlanes(xPhases, planes, inChannels: c * phases, offsets: table, offsetStride: taps, taps: taps,
                    packed: packed, outBlocks: blocks(o), dst)
@@ -339,11 +351,8 @@ struct PhaseConvolution {
                bias: [Float]?, into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
     for f in 0..<phases {
       // Packed [c/8][o][t][8]; each tap reads g at minus its displacement.
-      var packed = [Float](repeating: 0, count: blocks(c) * channelBlock * o * taps)
-      for ch in 0..<c { for oc in 0..<o { for t in 0..<taps {
-        packed[(((ch / channelBlock) * o + oc) * taps + t) * channelBlock + ch % channelBlock] =
-          w[(oc * c + ch) * kernel * kernel + kernelIndex[f][t]]
-      } } }
+      let k2 = kernel * kernel, index = kernelIndex[f]
+      let packed = packWeights(rows: c, inner: o, taps: taps) { ch, oc, t in w[(oc * c + ch) * k2 + index[t]] }
       let mirrored = offsets[f].map { 2 * planes.lead - $0 }
       convolvePlanes(g, planes, inChannels: o, offsets: mirrored, offsetStride: 0, taps: taps,
                      packed: packed, outBlocks: blocks(c), scratch)

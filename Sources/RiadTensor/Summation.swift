@@ -7,13 +7,13 @@
 /// and stay accurate to about 1e-6 relative, whatever the length.
 
 @inline(__always)
-private func lanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+func lanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
   UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 /// Σ f(i) over 0..<n, where `vector(i)` gives f at i..<i+8 and `scalar(i)` at i.
 @inline(__always)
-private func blockedSum(_ n: Int, _ vector: (Int) -> SIMD8<Float>, _ scalar: (Int) -> Float) -> Double {
+func blockedSum(_ n: Int, _ vector: (Int) -> SIMD8<Float>, _ scalar: (Int) -> Float) -> Double {
   var total: Double = 0
   var i = 0
   while i < n {
