@@ -87,6 +87,44 @@ public enum SameConvolution {
     }
   }
 
+  /// One output row over positions `q0 ..< q1` (a multiple of 48 apart), for
+  /// layers with fewer than eight output channels (the final layer, the
+  /// losses' single-channel filters), where the eight-row kernel would mostly
+  /// multiply zeros:
+  ///
+  ///     dst[q] = Σ_c Σ_t w[(c·taps + t)·wStride] · src[c·planeStride + q + offsets[c·offsetStride + t]]
+  public static func forwardRow(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
+                                offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
+                                w: UnsafePointer<Float>, wStride: Int,
+                                dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int) {
+    var q = q0
+    while q < q1 {
+      var a0 = Lanes(), a1 = Lanes(), a2 = Lanes()
+      var b0 = Lanes(), b1 = Lanes(), b2 = Lanes()
+      var wp = w
+      for c in 0..<cin {
+        let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
+        var t = 0
+        // Two taps at a time into two sets of sums: twice the independent FMAs.
+        while t + 1 < taps {
+          let s = plane + taps0[t], u = plane + taps0[t + 1]
+          let v = Lanes(repeating: wp[0]), z = Lanes(repeating: wp[wStride])
+          a0 = a0.addingProduct(v, load(s)); a1 = a1.addingProduct(v, load(s + 16)); a2 = a2.addingProduct(v, load(s + 32))
+          b0 = b0.addingProduct(z, load(u)); b1 = b1.addingProduct(z, load(u + 16)); b2 = b2.addingProduct(z, load(u + 32))
+          wp += 2 * wStride
+          t += 2
+        }
+        if t < taps {
+          let s = plane + taps0[t], v = Lanes(repeating: wp[0])
+          a0 = a0.addingProduct(v, load(s)); a1 = a1.addingProduct(v, load(s + 16)); a2 = a2.addingProduct(v, load(s + 32))
+          wp += wStride
+        }
+      }
+      store3(dst + q, a0 + b0, a1 + b1, a2 + b2)
+      q += sameConvolutionPositionBlock
+    }
+  }
+
   /// Weight gradients of eight output channels against `count` shifted
   /// source rows, over positions `q0 ..< q1` (a multiple of 16 apart), added
   /// into `dw`:

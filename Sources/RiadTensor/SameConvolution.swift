@@ -153,20 +153,32 @@ private func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps:
 /// kernel over all blocks × position ranges, spread over the threads.
 private func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChannels: Int,
                             offsets: [Int], offsetStride: Int, taps: Int,
-                            packed: [Float], outBlocks: Int, _ out: UnsafeMutablePointer<Float>) {
+                            packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>) {
   let block = sameConvolutionPositionBlock
   let spans = layout.positions / block
+  let outBlocks = blocks(outChannels)
   let ranges = max(1, min(spans, (4 * workerThreads + outBlocks - 1) / outBlocks))
   packed.withUnsafeBufferPointer { pw in
     offsets.withUnsafeBufferPointer { po in
       parallelFor(outBlocks * ranges, cost: 1 << 20) { item in
         let b = item / ranges, r = item % ranges
         let q0 = spans * r / ranges * block, q1 = spans * (r + 1) / ranges * block
-        SameConvolution.forward(src: planes, planeStride: layout.stride, cin: inChannels,
-                                offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps,
-                                w: pw.baseAddress! + b * inChannels * taps * channelBlock,
-                                dst: out + b * channelBlock * layout.positions, dstStride: layout.positions,
-                                q0: q0, q1: q1)
+        let weights = pw.baseAddress! + b * inChannels * taps * channelBlock
+        let rows = min(channelBlock, outChannels - b * channelBlock)
+        if rows <= channelBlock / 2 {
+          // A block of four or fewer real channels: row by row, no zero rows.
+          for j in 0..<rows {
+            SameConvolution.forwardRow(src: planes, planeStride: layout.stride, cin: inChannels,
+                                       offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps,
+                                       w: weights + j, wStride: channelBlock,
+                                       dst: out + (b * channelBlock + j) * layout.positions, q0: q0, q1: q1)
+          }
+        } else {
+          SameConvolution.forward(src: planes, planeStride: layout.stride, cin: inChannels,
+                                  offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps, w: weights,
+                                  dst: out + b * channelBlock * layout.positions, dstStride: layout.positions,
+                                  q0: q0, q1: q1)
+        }
       }
     }
   }
@@ -221,7 +233,7 @@ func sameConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>
     let planes = scratch, out = scratch + g.c * layout.stride
     layout.scatter(x, channels: g.c, planes: g.c, into: planes)
     convolvePlanes(planes, layout, inChannels: g.c, offsets: offsets, offsetStride: 0, taps: offsets.count,
-                   packed: packed, outBlocks: blocks(o), out)
+                   packed: packed, outChannels: o, out)
     layout.gather(out, rowStride: layout.positions, channels: o, bias: bias, into: y)
   }
 }
@@ -242,7 +254,7 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
       // gx = same convolution of gy with the flipped, transposed kernel.
       let packed = packWeights(w, out: o, in: c, taps: taps, flipped: true)
       convolvePlanes(gyPlanes, layout, inChannels: o, offsets: offsets, offsetStride: 0, taps: taps,
-                     packed: packed, outBlocks: blocks(c), gxOut)
+                     packed: packed, outChannels: c, gxOut)
       layout.gather(gxOut, rowStride: layout.positions, channels: c, bias: nil, into: gx)
     }
     guard let gw else { return }
@@ -342,7 +354,7 @@ struct PhaseConvolution {
     }
     let table = (0..<c).flatMap { _ in offsets.joined() }
     convolvePlanes(xPhases, planes, inChannels: c * phases, offsets: table, offsetStride: taps, taps: taps,
-                   packed: packed, outBlocks: blocks(o), dst)
+                   packed: packed, outChannels: o, dst)
   }
 
   /// The adjoint of `forward`: from coarse planes `g` (o channels, laid out
@@ -355,7 +367,7 @@ struct PhaseConvolution {
       let packed = packWeights(rows: c, inner: o, taps: taps) { ch, oc, t in w[(oc * c + ch) * k2 + index[t]] }
       let mirrored = offsets[f].map { 2 * planes.lead - $0 }
       convolvePlanes(g, planes, inChannels: o, offsets: mirrored, offsetStride: 0, taps: taps,
-                     packed: packed, outBlocks: blocks(c), scratch)
+                     packed: packed, outChannels: c, scratch)
       gatherPhase(f, scratch, rowStride: planes.positions, channels: c, bias: bias, into: dst)
     }
   }
