@@ -223,18 +223,33 @@ private func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes
   }
 }
 
+/// How many floats of planes one call lays out at most (64 MiB), unless a
+/// single image needs more; tests lower it to split small batches.
+nonisolated(unsafe) public var convolutionPlaneBudget = 16 << 20
+
+/// Calls `body(first, count)` over groups of images small enough that their
+/// planes (`floatsPerImage` each) fit `convolutionPlaneBudget`: a batch of
+/// large images does not lay out all at once.
+func forEachImageChunk(_ n: Int, floatsPerImage: Int, _ body: (Int, Int) -> Void) {
+  let chunk = max(1, min(n, convolutionPlaneBudget / max(1, floatsPerImage)))
+  for first in stride(from: 0, to: n, by: chunk) { body(first, min(chunk, n - first)) }
+}
+
 /// Forward: `y[n][o][h][w] = conv2d(x, w, bias)` for a same convolution.
 func sameConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?,
                             _ g: ConvGeometry, n: Int, out o: Int, _ y: UnsafeMutablePointer<Float>) {
-  let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
-  let offsets = layout.offsets
-  let packed = packWeights(w, out: o, in: g.c, taps: offsets.count, flipped: false)
-  withScratch(g.c * layout.stride + blocks(o) * channelBlock * layout.positions) { scratch in
-    let planes = scratch, out = scratch + g.c * layout.stride
-    layout.scatter(x, channels: g.c, planes: g.c, into: planes)
-    convolvePlanes(planes, layout, inChannels: g.c, offsets: offsets, offsetStride: 0, taps: offsets.count,
-                   packed: packed, outChannels: o, out)
-    layout.gather(out, rowStride: layout.positions, channels: o, bias: bias, into: y)
+  let pad = g.kh / 2, image = (g.h + pad) * (g.w + pad)
+  let taps = g.kh * g.kw
+  let packed = packWeights(w, out: o, in: g.c, taps: taps, flipped: false)
+  forEachImageChunk(n, floatsPerImage: (g.c + blocks(o) * channelBlock) * image) { first, nb in
+    let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
+    withScratch(g.c * layout.stride + blocks(o) * channelBlock * layout.positions) { scratch in
+      let planes = scratch, out = scratch + g.c * layout.stride
+      layout.scatter(x + first * g.c * g.h * g.w, channels: g.c, planes: g.c, into: planes)
+      convolvePlanes(planes, layout, inChannels: g.c, offsets: layout.offsets, offsetStride: 0, taps: taps,
+                     packed: packed, outChannels: o, out)
+      layout.gather(out, rowStride: layout.positions, channels: o, bias: bias, into: y + first * o * g.h * g.w)
+    }
   }
 }
 
@@ -243,25 +258,28 @@ func sameConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>
 func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
                              _ g: ConvGeometry, n: Int, out o: Int,
                              gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-  let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
-  let offsets = layout.offsets, taps = offsets.count, c = g.c
+  let taps = g.kh * g.kw, c = g.c, pad = g.kh / 2, image = (g.h + pad) * (g.w + pad)
   let outRows = blocks(o) * channelBlock, inRows = blocks(c) * channelBlock
-  withScratch(outRows * layout.stride + c * layout.stride + inRows * layout.positions + outRows * c * taps) { scratch in
-    let gyPlanes = scratch, xPlanes = gyPlanes + outRows * layout.stride
-    let gxOut = xPlanes + c * layout.stride, gwPadded = gxOut + inRows * layout.positions
-    layout.scatter(gy, channels: o, planes: outRows, into: gyPlanes)
-    if let gx {
-      // gx = same convolution of gy with the flipped, transposed kernel.
-      let packed = packWeights(w, out: o, in: c, taps: taps, flipped: true)
-      convolvePlanes(gyPlanes, layout, inChannels: o, offsets: offsets, offsetStride: 0, taps: taps,
-                     packed: packed, outChannels: c, gxOut)
-      layout.gather(gxOut, rowStride: layout.positions, channels: c, bias: nil, into: gx)
+  // gx = same convolution of gy with the flipped, transposed kernel.
+  let packed = gx == nil ? [] : packWeights(w, out: o, in: c, taps: taps, flipped: true)
+  forEachImageChunk(n, floatsPerImage: (outRows + c + inRows) * image) { first, nb in
+    let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
+    let offsets = layout.offsets
+    withScratch(outRows * layout.stride + c * layout.stride + inRows * layout.positions + outRows * c * taps) { scratch in
+      let gyPlanes = scratch, xPlanes = gyPlanes + outRows * layout.stride
+      let gxOut = xPlanes + c * layout.stride, gwPadded = gxOut + inRows * layout.positions
+      layout.scatter(gy + first * o * g.h * g.w, channels: o, planes: outRows, into: gyPlanes)
+      if let gx {
+        convolvePlanes(gyPlanes, layout, inChannels: o, offsets: offsets, offsetStride: 0, taps: taps,
+                       packed: packed, outChannels: c, gxOut)
+        layout.gather(gxOut, rowStride: layout.positions, channels: c, bias: nil, into: gx + first * c * g.h * g.w)
+      }
+      guard let gw else { return }
+      layout.scatter(x + first * c * g.h * g.w, channels: c, planes: c, into: xPlanes)
+      planeWeightGradient(gyPlanes, layout, out: o, sources: xPlanes, count: c, offsets: offsets, taps: taps,
+                          first: { _ in 0 }, into: gwPadded)
+      for i in 0..<(o * c * taps) { gw[i] += gwPadded[i] }
     }
-    guard let gw else { return }
-    layout.scatter(x, channels: c, planes: c, into: xPlanes)
-    planeWeightGradient(gyPlanes, layout, out: o, sources: xPlanes, count: c, offsets: offsets, taps: taps,
-                        first: { _ in 0 }, into: gwPadded)
-    for i in 0..<(o * c * taps) { gw[i] += gwPadded[i] }
   }
 }
 
@@ -277,7 +295,7 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
 struct PhaseConvolution {
   /// Planes of the coarse grid, h/s × w/s.
   let planes: SamePlanes
-  let stride, kernel: Int
+  let stride, kernel, pad: Int
   /// Taps per phase, (k/s)².
   let taps: Int
   /// For phase φ = r·s + c: each tap's kernel index ky·k + kx and its
@@ -291,7 +309,7 @@ struct PhaseConvolution {
           (h + 2 * p - k) / s + 1 == h / s, (w + 2 * p - k) / s + 1 == w / s,
           (h + 2 * p - k) % s == 0 else { return nil }
     planes = SamePlanes(n: n, h: h / s, w: w / s, kernel: 3)
-    stride = s; kernel = k; taps = (k / s) * (k / s)
+    stride = s; kernel = k; pad = p; taps = (k / s) * (k / s)
     var index = [[Int]](repeating: [], count: s * s), offs = [[Int]](repeating: [], count: s * s)
     for ky in 0..<k {
       for kx in 0..<k {
@@ -306,6 +324,18 @@ struct PhaseConvolution {
   }
 
   var phases: Int { stride * stride }
+
+  /// Calls `body(first, count, phase)` over groups of images whose planes
+  /// (`planesPerImage` coarse planes each) stay under about 64 MiB, with the
+  /// decomposition laid out for each group.
+  func forEachImageChunk(planesPerImage: Int, _ body: (Int, Int, PhaseConvolution) -> Void) {
+    let image = planes.rowsPerImage * planes.wp
+    RiadTensor.forEachImageChunk(planes.n, floatsPerImage: planesPerImage * image) { first, nb in
+      let part = nb == planes.n ? self
+        : PhaseConvolution(n: nb, h: planes.h * stride, w: planes.w * stride, kernel: kernel, stride: stride, pad: pad)!
+      body(first, nb, part)
+    }
+  }
 
   /// Lays out `src[n][channels][h][w]` (the fine grid) as `channels·s²`
   /// phase planes, channel-major: plane c·s² + φ.
@@ -389,14 +419,20 @@ struct PhaseConvolution {
 // MARK: - Entry points for Convolution.swift
 
 extension PhaseConvolution {
+  var fineSize: Int { planes.h * stride * planes.w * stride }
+  var coarseSize: Int { planes.h * planes.w }
+
   /// conv2d forward: x `[n][c][h][w]` (fine grid) to y `[n][o][h/s][w/s]`.
   func conv2dForward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
                      bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    withScratch(c * phases * planes.stride + blocks(o) * channelBlock * planes.positions) { scratch in
-      let xPhases = scratch, out = scratch + c * phases * planes.stride
-      scatterPhases(x, channels: c, into: xPhases)
-      forward(xPhases, channels: c, w, out: o, out)
-      planes.gather(out, rowStride: planes.positions, channels: o, bias: bias, into: y)
+    forEachImageChunk(planesPerImage: c * phases + blocks(o) * channelBlock) { first, _, part in
+      let planes = part.planes
+      withScratch(c * phases * planes.stride + blocks(o) * channelBlock * planes.positions) { scratch in
+        let xPhases = scratch, out = scratch + c * phases * planes.stride
+        part.scatterPhases(x + first * c * fineSize, channels: c, into: xPhases)
+        part.forward(xPhases, channels: c, w, out: o, out)
+        planes.gather(out, rowStride: planes.positions, channels: o, bias: bias, into: y + first * o * coarseSize)
+      }
     }
   }
 
@@ -404,16 +440,21 @@ extension PhaseConvolution {
   func conv2dBackward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
                       _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
     let outRows = blocks(o) * channelBlock
-    let work = max(gx == nil ? 0 : blocks(c) * channelBlock * planes.positions,
-                   gw == nil ? 0 : c * phases * planes.stride + outRows * c * phases * taps)
-    withScratch(outRows * planes.stride + work) { scratch in
-      let gyPlanes = scratch, rest = scratch + outRows * planes.stride
-      planes.scatter(gy, channels: o, planes: outRows, into: gyPlanes)
-      if let gx { adjoint(gyPlanes, out: o, w, channels: c, bias: nil, into: gx, scratch: rest) }
-      if let gw {
-        let xPhases = rest
-        scatterPhases(x, channels: c, into: xPhases)
-        weightGradient(gyPlanes, out: o, xPhases, channels: c, gw, scratch: rest + c * phases * planes.stride)
+    forEachImageChunk(planesPerImage: outRows + c * phases + blocks(c) * channelBlock) { first, _, part in
+      let planes = part.planes
+      let work = max(gx == nil ? 0 : blocks(c) * channelBlock * planes.positions,
+                     gw == nil ? 0 : c * phases * planes.stride + outRows * c * phases * taps)
+      withScratch(outRows * planes.stride + work) { scratch in
+        let gyPlanes = scratch, rest = scratch + outRows * planes.stride
+        planes.scatter(gy + first * o * coarseSize, channels: o, planes: outRows, into: gyPlanes)
+        if let gx {
+          part.adjoint(gyPlanes, out: o, w, channels: c, bias: nil, into: gx + first * c * fineSize, scratch: rest)
+        }
+        if let gw {
+          let xPhases = rest
+          part.scatterPhases(x + first * c * fineSize, channels: c, into: xPhases)
+          part.weightGradient(gyPlanes, out: o, xPhases, channels: c, gw, scratch: rest + c * phases * planes.stride)
+        }
       }
     }
   }
@@ -423,10 +464,13 @@ extension PhaseConvolution {
   func transposedForward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
                          bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let inRows = blocks(ci) * channelBlock
-    withScratch(inRows * planes.stride + blocks(co) * channelBlock * planes.positions) { scratch in
-      let xPlanes = scratch
-      planes.scatter(x, channels: ci, planes: inRows, into: xPlanes)
-      adjoint(xPlanes, out: ci, w, channels: co, bias: bias, into: y, scratch: scratch + inRows * planes.stride)
+    forEachImageChunk(planesPerImage: inRows + blocks(co) * channelBlock) { first, _, part in
+      let planes = part.planes
+      withScratch(inRows * planes.stride + blocks(co) * channelBlock * planes.positions) { scratch in
+        planes.scatter(x + first * ci * coarseSize, channels: ci, planes: inRows, into: scratch)
+        part.adjoint(scratch, out: ci, w, channels: co, bias: bias, into: y + first * co * fineSize,
+                     scratch: scratch + inRows * planes.stride)
+      }
     }
   }
 
@@ -434,19 +478,22 @@ extension PhaseConvolution {
   func transposedBackward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
                           _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
     let inRows = blocks(ci) * channelBlock
-    let work = max(gx == nil ? 0 : inRows * planes.positions,
-                   gw == nil ? 0 : inRows * planes.stride + inRows * co * phases * taps)
-    withScratch(co * phases * planes.stride + work) { scratch in
-      let gyPhases = scratch, rest = scratch + co * phases * planes.stride
-      scatterPhases(gy, channels: co, into: gyPhases)
-      if let gx {
-        forward(gyPhases, channels: co, w, out: ci, rest)
-        planes.gather(rest, rowStride: planes.positions, channels: ci, bias: nil, into: gx)
-      }
-      if let gw {
-        let xPlanes = rest
-        planes.scatter(x, channels: ci, planes: inRows, into: xPlanes)
-        weightGradient(xPlanes, out: ci, gyPhases, channels: co, gw, scratch: rest + inRows * planes.stride)
+    forEachImageChunk(planesPerImage: co * phases + inRows) { first, _, part in
+      let planes = part.planes
+      let work = max(gx == nil ? 0 : inRows * planes.positions,
+                     gw == nil ? 0 : inRows * planes.stride + inRows * co * phases * taps)
+      withScratch(co * phases * planes.stride + work) { scratch in
+        let gyPhases = scratch, rest = scratch + co * phases * planes.stride
+        part.scatterPhases(gy + first * co * fineSize, channels: co, into: gyPhases)
+        if let gx {
+          part.forward(gyPhases, channels: co, w, out: ci, rest)
+          planes.gather(rest, rowStride: planes.positions, channels: ci, bias: nil, into: gx + first * ci * coarseSize)
+        }
+        if let gw {
+          let xPlanes = rest
+          planes.scatter(x + first * ci * coarseSize, channels: ci, planes: inRows, into: xPlanes)
+          part.weightGradient(xPlanes, out: ci, gyPhases, channels: co, gw, scratch: rest + inRows * planes.stride)
+        }
       }
     }
   }

@@ -12,7 +12,10 @@ final class SameConvolutionTests: XCTestCase {
     try XCTSkipUnless(sameConvolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
   }
 
-  override func tearDown() { sameConvolutionPolicy = .automatic }
+  override func tearDown() {
+    sameConvolutionPolicy = .automatic
+    convolutionPlaneBudget = 16 << 20
+  }
 
   func withPolicy<R>(_ policy: SameConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
     let saved = sameConvolutionPolicy
@@ -129,6 +132,36 @@ final class SameConvolutionTests: XCTestCase {
       assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
       assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
       assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+    }
+  }
+
+  /// Batches laid out a few images at a time (as large images are) give the
+  /// same outputs and gradients as one layout, on every kernel path.
+  func testImageChunksEqualOneLayout() throws {
+    var rng = RandomGenerator(seed: 8)
+    let x = Tensor.randn([5, 6, 16, 20], using: &rng)
+    let cases: [(String, Tensor, (Tensor, Tensor) throws -> Tensor)] = [
+      ("same", Tensor.randn([7, 6, 3, 3], using: &rng), { try Tensor.conv2d($0, $1, nil, padding: 1) }),
+      ("strided", Tensor.randn([9, 6, 4, 4], using: &rng), { try Tensor.conv2d($0, $1, nil, stride: 2, padding: 1) }),
+      ("transposed", Tensor.randn([6, 3, 4, 4], using: &rng), { try Tensor.convTranspose2d($0, $1, nil, stride: 2, padding: 1) }),
+    ]
+    for (name, w, f) in cases {
+      func run(budget: Int) throws -> (Tensor, Tensor, Tensor) {
+        convolutionPlaneBudget = budget
+        defer { convolutionPlaneBudget = 16 << 20 }
+        return try withPolicy(.always) {
+          let px = x.copy().asParameter(), pw = w.copy().asParameter()
+          let y = try f(px, pw)
+          var r = RandomGenerator(seed: 3)
+          try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
+          return (y, px.grad!, pw.grad!)
+        }
+      }
+      // A budget of 4000 floats fits one or two images at a time: 3 to 5 chunks.
+      let (y1, gx1, gw1) = try run(budget: 4000), (y2, gx2, gw2) = try run(budget: 16 << 20)
+      assertClose(y1, y2, atol: 1e-5, "\(name) y")
+      assertClose(gx1, gx2, atol: 1e-5, "\(name) gx")
+      assertClose(gw1, gw2, atol: 1e-4, rtol: 1e-5, "\(name) gw")
     }
   }
 }
