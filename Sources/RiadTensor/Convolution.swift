@@ -168,7 +168,8 @@ extension Tensor {
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, o, ho, wo], data: y).record("conv2d", inputs) { gy in
-      var gx: [Float]? = x.requiresGrad ? [Float](repeating: 0, count: x.count) : nil
+      // The kernel paths write every element of gx; col2im adds into it.
+      var gx: [Float]? = x.requiresGrad ? (same || phase != nil ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)) : nil
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
@@ -243,9 +244,10 @@ extension Tensor {
     // The convolution whose data-gradient this is: it maps [Cout,Ho,Wo] to [.., H, W].
     let g = ConvGeometry(c: cout, h: ho, w: wo, kh: kh, kw: kw, stride: stride, pad: padding, ho: h, wo: wd)
     let p = h * wd, outSize = cout * ho * wo
-    var y = [Float](repeating: 0, count: n * outSize)
     let chunk = chunkSize(n, g.rows * p)
     let phase = phaseConvolution(g, n: n)
+    // The phase path writes every element; col2im adds into zeros.
+    var y = phase != nil ? makeFloats(n * outSize) { _ in } : [Float](repeating: 0, count: n * outSize)
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
         y.withUnsafeMutableBufferPointer { py in
@@ -269,7 +271,7 @@ extension Tensor {
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, cout, ho, wo], data: y).record("conv_transpose2d", inputs) { gy in
-      var gx: [Float]? = x.requiresGrad ? [Float](repeating: 0, count: x.count) : nil
+      var gx: [Float]? = x.requiresGrad ? (phase != nil ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)) : nil
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
