@@ -16,6 +16,10 @@ struct Bench: ParsableCommand {
   @Option(help: "Untimed warm-up steps.") var warmup = 2
   @OptionGroup var options: GlobalOptions
   @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
+  @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
+  var forwardBackward = false
+  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (the AVX-512 kernels wherever they apply).")
+  var convolution: ConvolutionChoice = .automatic
 
   func validate() throws {
     guard size >= 16, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, got \(size)") }
@@ -25,7 +29,9 @@ struct Bench: ParsableCommand {
   func run() throws {
     riad_sigint_restore_default()  // nothing here polls for Ctrl-C: let it stop the process
     if let threads = options.threads { setThreads(threads) }
+    convolutionPolicy = convolution.policy
     if layers { try layerTable(); return }
+    if forwardBackward { try forwardBackwardPass(); return }
     var rng = RandomGenerator(seed: 0)
     let net = try UNet(UNetConfig(channels: 3, base: base), rng: &rng)
     let opt = Adam(net.parameters, lr: 1e-4)
@@ -42,6 +48,16 @@ struct Bench: ParsableCommand {
     let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d}",
                       size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads)
     print(json)
+  }
+
+  /// The measure of the numerical-core issue: `net(x)` and `backward(mean(y))`.
+  func forwardBackwardPass() throws {
+    var rng = RandomGenerator(seed: 0)
+    let net = try UNet(UNetConfig(channels: 3, base: base), rng: &rng)
+    let x = Tensor.rand([batch, 3, size, size], using: &rng)
+    let best = try time { try net(x).mean().backward() }
+    print(String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"forward_backward_ms\":%.1f,\"convolution\":\"%@\",\"threads\":%d}",
+                 size, base, batch, best * 1000, convolution.rawValue, workerThreads))
   }
 
   /// One conv layer of the U-Net: its shape and where it runs.
@@ -114,5 +130,19 @@ struct Bench: ParsableCommand {
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
                  totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, 2 * flopsF / totalB / 1e9))
+  }
+}
+
+/// `--convolution`: the implementation policy for conv2d and conv_transpose2d.
+enum ConvolutionChoice: String, ExpressibleByArgument, CaseIterable {
+  case automatic, im2col, planes, positions
+
+  var policy: ConvolutionPolicy {
+    switch self {
+    case .automatic: return .automatic
+    case .im2col: return .im2col
+    case .planes: return .planes
+    case .positions: return .positions
+    }
   }
 }

@@ -141,17 +141,21 @@ extension Tensor {
     let p = g.positions
     let chunk = chunkSize(n, g.rows * p)
     // Every output element is written by exactly one chunk: no zero fill.
-    let same = usesSameConvolution(g, n: n), phase = phaseConvolution(g, n: n)
+    let path = convolutionPath(g, n: n, out: o)
     let y = makeFloats(n * o * p) { py in
     x.data.withUnsafeBufferPointer { px in
       w.data.withUnsafeBufferPointer { pw in
-        if same {
+        switch path {
+        case .planes:
           sameConvolutionForward(px.baseAddress!, pw.baseAddress!, bias: b?.data, g, n: n, out: o, py.baseAddress!)
           return
-        }
-        if let phase {
+        case .positions:
+          positionConvolutionForward(px.baseAddress!, pw.baseAddress!, bias: b?.data, g, n: n, out: o, py.baseAddress!)
+          return
+        case .phases(let phase):
           phase.conv2dForward(px.baseAddress!, channels: c, pw.baseAddress!, out: o, bias: b?.data, py.baseAddress!)
           return
+        case .im2col: break
         }
           withScratch(g.rows * chunk * p + o * chunk * p) { scratch in
             let col = scratch, tmp = scratch + g.rows * chunk * p
@@ -169,25 +173,29 @@ extension Tensor {
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, o, ho, wo], data: y).record("conv2d", inputs) { gy in
       // The kernel paths write every element of gx; col2im adds into it.
-      var gx: [Float]? = x.requiresGrad ? (same || phase != nil ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)) : nil
+      var gx: [Float]? = nil
+      if x.requiresGrad {
+        if case .im2col = path { gx = [Float](repeating: 0, count: x.count) } else { gx = makeFloats(x.count) { _ in } }
+      }
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
           w.data.withUnsafeBufferPointer { pw in
-            if same {
+            if case .im2col = path {} else {
               withOptionalPointer(&gx) { pgx in
                 withOptionalPointer(&gw) { pgw in
-                  sameConvolutionBackward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, g, n: n, out: o,
-                                          gx: pgx, gw: pgw)
-                }
-              }
-              return
-            }
-            if let phase {
-              withOptionalPointer(&gx) { pgx in
-                withOptionalPointer(&gw) { pgw in
-                  phase.conv2dBackward(px.baseAddress!, channels: c, pw.baseAddress!, out: o, pg.baseAddress!,
-                                       gx: pgx, gw: pgw)
+                  switch path {
+                  case .planes:
+                    sameConvolutionBackward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, g, n: n, out: o,
+                                            gx: pgx, gw: pgw)
+                  case .positions:
+                    positionConvolutionBackward(px.baseAddress!, pw.baseAddress!, pg.baseAddress!, g, n: n, out: o,
+                                                gx: pgx, gw: pgw)
+                  case .phases(let phase):
+                    phase.conv2dBackward(px.baseAddress!, channels: c, pw.baseAddress!, out: o, pg.baseAddress!,
+                                         gx: pgx, gw: pgw)
+                  case .im2col: break
+                  }
                 }
               }
               return
@@ -245,7 +253,8 @@ extension Tensor {
     let g = ConvGeometry(c: cout, h: ho, w: wo, kh: kh, kw: kw, stride: stride, pad: padding, ho: h, wo: wd)
     let p = h * wd, outSize = cout * ho * wo
     let chunk = chunkSize(n, g.rows * p)
-    let phase = phaseConvolution(g, n: n)
+    var phase: PhaseConvolution? = nil
+    if case .phases(let p) = convolutionPath(g, n: n, out: cin) { phase = p }
     // The phase path writes every element; col2im adds into zeros.
     var y = phase != nil ? makeFloats(n * outSize) { _ in } : [Float](repeating: 0, count: n * outSize)
     x.data.withUnsafeBufferPointer { px in

@@ -12,21 +12,54 @@ import RiadKernels
 /// convolution is the same convolution of the output gradient with the kernel
 /// flipped in space and transposed in channels.
 
-/// How `conv2d` computes stride-1 same convolutions.
-public enum SameConvolutionPolicy: Sendable {
-  /// The kernels where they win (images of 16² and larger), im2col elsewhere.
+/// How `conv2d` and `conv_transpose2d` choose among their implementations.
+public enum ConvolutionPolicy: Sendable {
+  /// The measured best: plane kernels for images of 16² and larger,
+  /// position-major kernels for smaller images with many channels, im2col
+  /// + sgemm for the rest.
   case automatic
   /// Always im2col + sgemm.
-  case never
-  /// The kernels for every same convolution, however small (for tests).
-  case always
+  case im2col
+  /// The plane kernels (same and strided) wherever the geometry allows.
+  case planes
+  /// The position-major kernels wherever the geometry and channel counts
+  /// allow, the plane kernels elsewhere.
+  case positions
 }
 
-/// The policy in force; tests switch it to compare both paths.
-nonisolated(unsafe) public var sameConvolutionPolicy = SameConvolutionPolicy.automatic
+/// The policy in force; tests switch it to compare the paths.
+nonisolated(unsafe) public var convolutionPolicy = ConvolutionPolicy.automatic
 
-/// Whether this build and processor can run the same-convolution kernels.
-public var sameConvolutionKernelsAvailable: Bool { SameConvolution.isSupported }
+/// Whether this build and processor can run the convolution kernels.
+public var convolutionKernelsAvailable: Bool { SameConvolution.isSupported }
+
+/// The implementation one convolution takes.
+enum ConvolutionPath {
+  case im2col, planes, positions
+  case phases(PhaseConvolution)
+}
+
+/// Chooses the implementation for a convolution of geometry `g` over `n`
+/// images into `o` channels (for a transposed convolution, `g` is the
+/// convolution it is the adjoint of, and only `.phases` applies).
+func convolutionPath(_ g: ConvGeometry, n: Int, out o: Int) -> ConvolutionPath {
+  guard convolutionPolicy != .im2col, SameConvolution.isSupported, g.kh == g.kw else { return .im2col }
+  if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
+    // Small images spend most positions on the planes' zero bands.
+    let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2
+    let wide = o % positionConvolutionChannelBlock == 0 && g.c % positionConvolutionChannelBlock == 0
+    switch convolutionPolicy {
+    case .planes: return .planes
+    case .positions: return wide ? .positions : .planes
+    default: return !small ? .planes : wide ? .positions : .im2col
+    }
+  }
+  if let phase = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
+     convolutionPolicy != .automatic || phase.planes.waste <= 1.2 {
+    return .phases(phase)
+  }
+  return .im2col
+}
 
 /// One plane per channel holding every image of a batch: rows of
 /// `wp = w + p` floats, image i's row y at plane row `p + i·(h + p) + y`
@@ -96,23 +129,6 @@ struct SamePlanes {
       }
     }
   }
-}
-
-/// Whether `conv2d` with this geometry goes through the same-convolution kernels.
-func usesSameConvolution(_ g: ConvGeometry, n: Int) -> Bool {
-  guard sameConvolutionPolicy != .never, SameConvolution.isSupported,
-        g.stride == 1, g.kh == g.kw, g.kh % 2 == 1, g.pad == g.kh / 2 else { return false }
-  // Small images spend most positions on the zero bands; im2col wins there.
-  return sameConvolutionPolicy == .always || SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste <= 1.2
-}
-
-/// The phase decomposition of a strided convolution (or of the convolution a
-/// transposed one is the adjoint of), when the kernels should run it.
-func phaseConvolution(_ g: ConvGeometry, n: Int) -> PhaseConvolution? {
-  guard sameConvolutionPolicy != .never, SameConvolution.isSupported, g.kh == g.kw,
-        let phase = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad)
-  else { return nil }
-  return sameConvolutionPolicy == .always || phase.planes.waste <= 1.2 ? phase : nil
 }
 
 private let channelBlock = sameConvolutionChannelBlock

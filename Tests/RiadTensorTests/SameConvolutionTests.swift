@@ -9,25 +9,25 @@ import XCTest
 /// and 5, and batches whose planes end inside a 48-position block.
 final class SameConvolutionTests: XCTestCase {
   override func setUpWithError() throws {
-    try XCTSkipUnless(sameConvolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
+    try XCTSkipUnless(convolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
   }
 
   override func tearDown() {
-    sameConvolutionPolicy = .automatic
+    convolutionPolicy = .automatic
     convolutionPlaneBudget = 16 << 20
   }
 
-  func withPolicy<R>(_ policy: SameConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
-    let saved = sameConvolutionPolicy
-    sameConvolutionPolicy = policy
-    defer { sameConvolutionPolicy = saved }
+  func withPolicy<R>(_ policy: ConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
+    let saved = convolutionPolicy
+    convolutionPolicy = policy
+    defer { convolutionPolicy = saved }
     return try body()
   }
 
   /// PyTorch's 3×3, padding 1 case (2 × 3 × 6 × 6 into 4 channels) through the kernels.
   func testGoldenThroughKernels() throws {
     let g = try Golden("conv2d_k3_s1_p1")
-    try withPolicy(.always) {
+    try withPolicy(.planes) {
       let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
       let y = try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
       assertClose(y, g.output("y"), atol: g.tolerance, "y")
@@ -40,7 +40,7 @@ final class SameConvolutionTests: XCTestCase {
 
   /// PyTorch's 4×4 stride-2 convolution and transposed convolution through the phase kernels.
   func testStridedGoldenThroughKernels() throws {
-    try withPolicy(.always) {
+    try withPolicy(.planes) {
       for name in ["conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
         let g = try Golden(name)
         let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
@@ -61,7 +61,7 @@ final class SameConvolutionTests: XCTestCase {
       var r = RandomGenerator(seed: UInt64(y.count))
       return try (y * Tensor.randn(y.shape, using: &r)).sum()
     }
-    try withPolicy(.always) {
+    try withPolicy(.planes) {
       for (shape, out, k) in [([2, 3, 7, 6], 5, 3), ([1, 1, 5, 9], 3, 5), ([3, 2, 4, 4], 9, 1)] {
         let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
         let b = Tensor.randn([out], using: &rng)
@@ -92,7 +92,7 @@ final class SameConvolutionTests: XCTestCase {
                             ([8, 3, 32, 32], 16, 3)] {
       let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
       let b = Tensor.randn([out], using: &rng), r = Tensor.randn([shape[0], out, shape[2], shape[3]], using: &rng)
-      func run(_ policy: SameConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
+      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
         try withPolicy(policy) {
           let px = x.copy().asParameter(), pw = w.copy().asParameter()
           let y = try Tensor.conv2d(px, pw, b, padding: k / 2)
@@ -100,7 +100,7 @@ final class SameConvolutionTests: XCTestCase {
           return (y, px.grad!, pw.grad!)
         }
       }
-      let (y1, gx1, gw1) = try run(.always), (y2, gx2, gw2) = try run(.never)
+      let (y1, gx1, gw1) = try run(.planes), (y2, gx2, gw2) = try run(.im2col)
       let what = "\(shape) → \(out), k \(k)"
       assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
       assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
@@ -117,7 +117,7 @@ final class SameConvolutionTests: XCTestCase {
       let x = Tensor.randn(shape, using: &rng)
       let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
       let b = Tensor.randn([out], using: &rng)
-      func run(_ policy: SameConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
+      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
         try withPolicy(policy) {
           let px = x.copy().asParameter(), pw = w.copy().asParameter()
           let y = transposed ? try Tensor.convTranspose2d(px, pw, b, stride: 2, padding: 1)
@@ -127,7 +127,7 @@ final class SameConvolutionTests: XCTestCase {
           return (y, px.grad!, pw.grad!)
         }
       }
-      let (y1, gx1, gw1) = try run(.always), (y2, gx2, gw2) = try run(.never)
+      let (y1, gx1, gw1) = try run(.planes), (y2, gx2, gw2) = try run(.im2col)
       let what = "\(transposed ? "transposed " : "")\(shape) → \(out)"
       assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
       assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
@@ -149,7 +149,7 @@ final class SameConvolutionTests: XCTestCase {
       func run(budget: Int) throws -> (Tensor, Tensor, Tensor) {
         convolutionPlaneBudget = budget
         defer { convolutionPlaneBudget = 16 << 20 }
-        return try withPolicy(.always) {
+        return try withPolicy(.planes) {
           let px = x.copy().asParameter(), pw = w.copy().asParameter()
           let y = try f(px, pw)
           var r = RandomGenerator(seed: 3)
@@ -162,6 +162,46 @@ final class SameConvolutionTests: XCTestCase {
       assertClose(y1, y2, atol: 1e-5, "\(name) y")
       assertClose(gx1, gx2, atol: 1e-5, "\(name) gx")
       assertClose(gw1, gw2, atol: 1e-4, rtol: 1e-5, "\(name) gw")
+    }
+  }
+
+  /// The position-major kernels (small images, channels in blocks of 64)
+  /// equal im2col, forward and both gradients, including a batch whose
+  /// pixel count is not a multiple of the six-position block.
+  func testPositionsAgreeWithIm2col() throws {
+    var rng = RandomGenerator(seed: 10)
+    for (shape, out, k) in [([3, 64, 8, 8], 128, 3), ([2, 128, 5, 7], 64, 3), ([2, 64, 4, 4], 64, 5),
+                            ([1, 64, 3, 3], 64, 1)] {
+      let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+      let b = Tensor.randn([out], using: &rng), r = Tensor.randn([shape[0], out, shape[2], shape[3]], using: &rng)
+      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
+        try withPolicy(policy) {
+          let px = x.copy().asParameter(), pw = w.copy().asParameter()
+          let y = try Tensor.conv2d(px, pw, b, padding: k / 2)
+          try (y * r).sum().backward()
+          return (y, px.grad!, pw.grad!)
+        }
+      }
+      let (y1, gx1, gw1) = try run(.positions), (y2, gx2, gw2) = try run(.im2col)
+      let what = "\(shape) → \(out), k \(k)"
+      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
+      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
+      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+    }
+  }
+
+  func testFiniteDifferencesThroughPositions() throws {
+    var rng = RandomGenerator(seed: 12)
+    let x = Tensor.randn([2, 64, 3, 4], using: &rng), w = Tensor.randn([64, 64, 3, 3], using: &rng)
+    let b = Tensor.randn([64], using: &rng)
+    func weighted(_ y: Tensor) throws -> Tensor {
+      var r = RandomGenerator(seed: UInt64(y.count))
+      return try (y * Tensor.randn(y.shape, using: &r)).sum()
+    }
+    try withPolicy(.positions) {
+      try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: 1)) }
+      try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: 1)) }
+      try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: 1)) }
     }
   }
 }

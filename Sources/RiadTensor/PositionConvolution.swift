@@ -1,0 +1,172 @@
+import RiadKernels
+
+/// Same convolutions of small images with many channels (the U-Net's 8² and
+/// 4² levels), through RiadKernels' position-major kernels.
+///
+/// At 8×8, `SamePlanes` would compute 81 positions for 64 pixels. Here the
+/// batch is laid out *position-major* in the same banded geometry (every
+/// channel of one position side by side), only real output positions are
+/// listed and computed, and the vector lanes run over output channels. The
+/// weight gradient needs no horizontal sums either: it is a sum over
+/// positions of outer products (channels × channels).
+
+private let positionBlock = positionConvolutionPositionBlock
+private let outBlock = positionConvolutionChannelBlock
+
+/// A batch in position-major form: row `lead + q` of `channels` floats holds
+/// pixel q of `SamePlanes` geometry, zero rows elsewhere.
+struct PositionRows {
+  let planes: SamePlanes
+  let channels: Int
+
+  /// Rows allocated: every position plus the reach of the taps, plus six
+  /// floats so that the weight-gradient kernel may read a short channel block.
+  var floats: Int { (planes.positions + 2 * planes.lead + 1) * channels + positionBlock }
+
+  /// `src[n][channels][h][w]` into rows (zeros between).
+  func scatter(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+    let g = planes, plane = g.h * g.w
+    dst.update(repeating: 0, count: floats)
+    parallelFor(g.n, cost: channels * plane) { i in
+      for y in 0..<g.h {
+        for x in 0..<g.w {
+          let row = dst + (g.lead + (i * g.rowsPerImage + y) * g.wp + x) * channels
+          let from = src + i * channels * plane + y * g.w + x
+          for c in 0..<channels { row[c] = from[c * plane] }
+        }
+      }
+    }
+  }
+}
+
+extension SamePlanes {
+  /// The output position q of every pixel in order (i, y, x), padded with
+  /// copies of the last to a multiple of the kernel's six.
+  var pixelPositions: [Int] {
+    var list: [Int] = []
+    list.reserveCapacity(n * h * w + positionBlock)
+    for i in 0..<n { for y in 0..<h { for x in 0..<w { list.append((i * rowsPerImage + y) * wp + x) } } }
+    while list.count % positionBlock != 0 { list.append(list.last!) }
+    return list
+  }
+}
+
+/// `out[p][r]` (rows `stride` floats apart) for every listed position and
+/// every output channel, from rows of `cin` channels, spread over the threads.
+private func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int], positions: [Int],
+                          packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>, stride: Int) {
+  let blocks = outChannels / outBlock, spans = positions.count / positionBlock, taps = offsets.count
+  let ranges = max(1, min(spans, (4 * workerThreads + blocks - 1) / blocks))
+  packed.withUnsafeBufferPointer { pw in
+    offsets.withUnsafeBufferPointer { po in
+      positions.withUnsafeBufferPointer { pp in
+        parallelFor(blocks * ranges, cost: 1 << 20) { item in
+          let b = item / ranges, r = item % ranges
+          let p0 = spans * r / ranges * positionBlock, p1 = spans * (r + 1) / ranges * positionBlock
+          PositionConvolution.forward(src: rows, cin: cin, offsets: po.baseAddress!, taps: taps,
+                                      positions: pp.baseAddress! + p0, count: p1 - p0,
+                                      w: pw.baseAddress! + b * taps * cin * outBlock,
+                                      dst: out + p0 * stride + b * outBlock, dstStride: stride)
+        }
+      }
+    }
+  }
+}
+
+/// Weights packed `[r/64][t][i][64]` with entry (r, i, t) = `value(r, i, t)`.
+private func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
+  let blockSize = taps * inner * outBlock
+  return makeFloats(rows / outBlock * blockSize) { buffer in
+    parallelFor(rows / outBlock, cost: blockSize) { b in
+      var out = buffer.baseAddress! + b * blockSize
+      for t in 0..<taps { for i in 0..<inner { for j in 0..<outBlock { out.pointee = value(b * outBlock + j, i, t); out += 1 } } }
+    }
+  }
+}
+
+/// Compact position-major results `src[p][c]` (p = (i·h + y)·w + x) into
+/// `dst[n][channels][h][w]`, adding bias.
+private func gatherRows(_ src: UnsafePointer<Float>, stride: Int, _ g: SamePlanes, channels: Int,
+                        bias: [Float]?, into dst: UnsafeMutablePointer<Float>) {
+  let plane = g.h * g.w
+  parallelFor(g.n * channels, cost: plane) { item in
+    let i = item / channels, c = item % channels, b = bias?[c] ?? 0
+    let to = dst + item * plane, from = src + i * plane * stride + c
+    for k in 0..<plane { to[k] = from[k * stride] + b }
+  }
+}
+
+/// Forward: `y[n][o][h][w] = conv2d(x, w, bias)` for a same convolution.
+func positionConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?,
+                                _ g: ConvGeometry, n: Int, out o: Int, _ y: UnsafeMutablePointer<Float>) {
+  let c = g.c, taps = g.kh * g.kw
+  let packed = packRows(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
+  let pad = g.kh / 2
+  forEachImageChunk(n, floatsPerImage: (c + o) * (g.h + pad) * (g.w + pad)) { first, nb in
+    let planes = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
+    let rows = PositionRows(planes: planes, channels: c), positions = planes.pixelPositions
+    withScratch(rows.floats + positions.count * o) { scratch in
+      let out = scratch + rows.floats
+      rows.scatter(x + first * c * g.h * g.w, into: scratch)
+      convolveRows(scratch, cin: c, offsets: planes.offsets, positions: positions, packed: packed,
+                   outChannels: o, out, stride: o)
+      gatherRows(out, stride: o, planes, channels: o, bias: bias, into: y + first * o * g.h * g.w)
+    }
+  }
+}
+
+/// Backward: the input gradient `gx` (written) and/or the weight gradient
+/// `gw` (added to) from the output gradient `gy[n][o][h][w]`.
+func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                                 _ g: ConvGeometry, n: Int, out o: Int,
+                                 gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+  let c = g.c, taps = g.kh * g.kw, pad = g.kh / 2
+  // gx = same convolution of gy with the flipped, transposed kernel.
+  let flipped = gx == nil ? [] : packRows(rows: c, inner: o, taps: taps) { r, i, t in w[(i * c + r) * taps + taps - 1 - t] }
+  // Six input channels per weight-gradient block; the buffer is [t][c (to 6)][o].
+  let cPadded = (c + positionBlock - 1) / positionBlock * positionBlock
+  forEachImageChunk(n, floatsPerImage: (2 * c + 2 * o) * (g.h + pad) * (g.w + pad)) { first, nb in
+    let planes = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
+    let gyRows = PositionRows(planes: planes, channels: o), xRows = PositionRows(planes: planes, channels: c)
+    let positions = planes.pixelPositions, pixels = nb * g.h * g.w, offsets = planes.offsets
+    let work = max(gx == nil ? 0 : positions.count * c,
+                   gw == nil ? 0 : xRows.floats + pixels * o + taps * cPadded * o)
+    withScratch(gyRows.floats + work) { scratch in
+      let rest = scratch + gyRows.floats
+      if let gx {
+        gyRows.scatter(gy + first * o * g.h * g.w, into: scratch)
+        convolveRows(scratch, cin: o, offsets: offsets, positions: positions, packed: flipped,
+                     outChannels: c, rest, stride: c)
+        gatherRows(rest, stride: c, planes, channels: c, bias: nil, into: gx + first * c * g.h * g.w)
+      }
+      guard let gw else { return }
+      // gy position-major and compact: row p = (i·h + y)·w + x holds its o channels.
+      let xr = rest, gyCompact = xr + xRows.floats, dw = gyCompact + pixels * o
+      xRows.scatter(x + first * c * g.h * g.w, into: xr)
+      let plane = g.h * g.w
+      parallelFor(nb, cost: o * plane) { i in
+        for ch in 0..<o {
+          let from = gy + ((first + i) * o + ch) * plane, to = gyCompact + i * plane * o + ch
+          for k in 0..<plane { to[k * o] = from[k] }
+        }
+      }
+      dw.update(repeating: 0, count: taps * cPadded * o)
+      let cBlocks = cPadded / positionBlock, oBlocks = o / outBlock
+      offsets.withUnsafeBufferPointer { po in
+        positions.withUnsafeBufferPointer { pp in
+          parallelFor(taps * cBlocks * oBlocks, cost: 1 << 20) { item in
+            let t = item / (cBlocks * oBlocks), cb = (item / oBlocks) % cBlocks, ob = item % oBlocks
+            PositionConvolution.weightGradient(src: xr, cin: c, c0: cb * positionBlock, offset: po[t],
+                                               positions: pp.baseAddress!, count: pixels,
+                                               gy: gyCompact + ob * outBlock, gyStride: o,
+                                               dw: dw + (t * cPadded + cb * positionBlock) * o + ob * outBlock,
+                                               dwStride: o)
+          }
+        }
+      }
+      parallelFor(o, cost: c * taps) { oc in
+        for ic in 0..<c { for t in 0..<taps { gw[(oc * c + ic) * taps + t] += dw[(t * cPadded + ic) * o + oc] } }
+      }
+    }
+  }
+}
