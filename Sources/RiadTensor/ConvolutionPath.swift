@@ -1,0 +1,71 @@
+import RiadKernels
+
+/// Which implementation runs a convolution. The AVX-512 kernels of
+/// RiadKernels run the U-Net's convolutions when the processor has them:
+/// same convolutions of 16² and larger images over planes
+/// (SameConvolution.swift), strided and transposed ones by phases over the
+/// same planes (PhaseConvolution.swift), and same convolutions of smaller
+/// images with many channels position-major (PositionConvolution.swift).
+/// Everything else, and every convolution on other processors, takes im2col
+/// + OpenBLAS (Convolution.swift), which tests also use as the reference.
+
+/// How `conv2d` and `conv_transpose2d` choose among their implementations.
+public enum ConvolutionPolicy: Sendable {
+  /// The measured best: plane kernels for images of 16² and larger,
+  /// position-major kernels for smaller images with many channels, im2col
+  /// + sgemm for the rest.
+  case automatic
+  /// Always im2col + sgemm.
+  case im2col
+  /// The plane kernels (same and strided) wherever the geometry allows.
+  case planes
+  /// The position-major kernels wherever the geometry and channel counts
+  /// allow, the plane kernels elsewhere.
+  case positions
+}
+
+/// The policy in force; tests switch it to compare the paths.
+nonisolated(unsafe) public var convolutionPolicy = ConvolutionPolicy.automatic
+
+/// Whether this build and processor can run the convolution kernels.
+public var convolutionKernelsAvailable: Bool { KernelSupport.isAvailable }
+
+/// The implementation one convolution takes.
+enum ConvolutionPath {
+  case im2col, planes, positions
+  case phases(PhaseConvolution)
+}
+
+/// Chooses the implementation for a convolution of geometry `g` over `n`
+/// images into `o` channels (for a transposed convolution, `g` is the
+/// convolution it is the adjoint of, and only `.phases` applies).
+func convolutionPath(_ g: ConvGeometry, n: Int, out o: Int) -> ConvolutionPath {
+  guard convolutionPolicy != .im2col, KernelSupport.isAvailable, g.kh == g.kw else { return .im2col }
+  if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
+    // Small images spend most positions on the planes' zero bands.
+    let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2
+    let wide = o % positionConvolutionChannelBlock == 0 && g.c % positionConvolutionChannelBlock == 0
+    switch convolutionPolicy {
+    case .planes: return .planes
+    case .positions: return wide ? .positions : .planes
+    default: return !small ? .planes : wide ? .positions : .im2col
+    }
+  }
+  if let phase = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
+     convolutionPolicy != .automatic || phase.planes.waste <= 1.2 {
+    return .phases(phase)
+  }
+  return .im2col
+}
+
+/// How many floats of planes one call lays out at most (64 MiB), unless a
+/// single image needs more; tests lower it to split small batches.
+nonisolated(unsafe) public var convolutionPlaneBudget = 16 << 20
+
+/// Calls `body(first, count)` over groups of images small enough that their
+/// planes (`floatsPerImage` each) fit `convolutionPlaneBudget`: a batch of
+/// large images does not lay out all at once.
+func forEachImageChunk(_ n: Int, floatsPerImage: Int, _ body: (Int, Int) -> Void) {
+  let chunk = max(1, min(n, convolutionPlaneBudget / max(1, floatsPerImage)))
+  for first in stride(from: 0, to: n, by: chunk) { body(first, min(chunk, n - first)) }
+}
