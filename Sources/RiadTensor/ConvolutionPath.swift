@@ -48,7 +48,10 @@ func convolutionPath(_ g: ConvGeometry, n: Int, out o: Int) -> ConvolutionPath {
     switch convolutionPolicy {
     case .planes: return .planes
     case .positions: return wide ? .positions : .planes
-    default: return !small ? .planes : wide ? .positions : .im2col
+    default:
+      // Below a few hundred pixels (4×4 images in a batch of 8) the
+      // position-major kernels have too few blocks to share; sgemm wins.
+      return !small ? .planes : wide && n * g.h * g.w >= 256 ? .positions : .im2col
     }
   }
   if let phase = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
