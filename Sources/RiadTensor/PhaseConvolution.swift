@@ -119,7 +119,7 @@ struct PhaseConvolution {
 
   /// `gw[o][c][ky][kx] += Σ_q g[o][q] · x-phase[c, φ][q + offset]`, from
   /// coarse planes `g` (o channels padded to 8, `planes.scatter` layout) and
-  /// the phase planes of x. `scratch` holds `blocks(o)·8 · c·s²·taps` floats.
+  /// the phase planes of x. `scratch` holds `rowBlocks(o)·8 · c·s²·taps` floats.
   func weightGradient(_ g: UnsafePointer<Float>, out o: Int, _ xPhases: UnsafePointer<Float>, channels c: Int,
                       _ gw: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
     let rowLength = c * phases * taps, phases = self.phases, taps = self.taps
@@ -140,9 +140,9 @@ extension PhaseConvolution {
   /// conv2d forward: x `[n][c][h][w]` (fine grid) to y `[n][o][h/s][w/s]`.
   func conv2dForward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
                      bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    forEachImageChunk(planesPerImage: c * phases + blocks(o) * channelBlock) { first, _, part in
+    forEachImageChunk(planesPerImage: c * phases + rowBlocks(o) * kernelRows) { first, _, part in
       let planes = part.planes
-      withScratch(c * phases * planes.stride + blocks(o) * channelBlock * planes.positions) { scratch in
+      withScratch(c * phases * planes.stride + rowBlocks(o) * kernelRows * planes.positions) { scratch in
         let xPhases = scratch, out = scratch + c * phases * planes.stride
         part.scatterPhases(x + first * c * fineSize, channels: c, into: xPhases)
         part.forward(xPhases, channels: c, w, out: o, out)
@@ -154,10 +154,10 @@ extension PhaseConvolution {
   /// conv2d backward from gy `[n][o][h/s][w/s]`: gx (written) and gw (added to).
   func conv2dBackward(_ x: UnsafePointer<Float>, channels c: Int, _ w: UnsafePointer<Float>, out o: Int,
                       _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-    let outRows = blocks(o) * channelBlock
-    forEachImageChunk(planesPerImage: outRows + c * phases + blocks(c) * channelBlock) { first, _, part in
+    let outRows = rowBlocks(o) * kernelRows
+    forEachImageChunk(planesPerImage: outRows + c * phases + rowBlocks(c) * kernelRows) { first, _, part in
       let planes = part.planes
-      let work = max(gx == nil ? 0 : blocks(c) * channelBlock * planes.positions,
+      let work = max(gx == nil ? 0 : rowBlocks(c) * kernelRows * planes.positions,
                      gw == nil ? 0 : c * phases * planes.stride + outRows * c * phases * taps)
       withScratch(outRows * planes.stride + work) { scratch in
         let gyPlanes = scratch, rest = scratch + outRows * planes.stride
@@ -178,10 +178,10 @@ extension PhaseConvolution {
   /// w `[ci][co][k][k]` is the weight of the strided convolution co → ci.
   func transposedForward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
                          bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    let inRows = blocks(ci) * channelBlock
-    forEachImageChunk(planesPerImage: inRows + blocks(co) * channelBlock) { first, _, part in
+    let inRows = rowBlocks(ci) * kernelRows
+    forEachImageChunk(planesPerImage: inRows + rowBlocks(co) * kernelRows) { first, _, part in
       let planes = part.planes
-      withScratch(inRows * planes.stride + blocks(co) * channelBlock * planes.positions) { scratch in
+      withScratch(inRows * planes.stride + rowBlocks(co) * kernelRows * planes.positions) { scratch in
         planes.scatter(x + first * ci * coarseSize, channels: ci, planes: inRows, into: scratch)
         part.adjoint(scratch, out: ci, w, channels: co, bias: bias, into: y + first * co * fineSize,
                      scratch: scratch + inRows * planes.stride)
@@ -192,7 +192,7 @@ extension PhaseConvolution {
   /// conv_transpose2d backward from gy `[n][co][h][w]`: gx (written) and gw (added to).
   func transposedBackward(_ x: UnsafePointer<Float>, channels ci: Int, _ w: UnsafePointer<Float>, out co: Int,
                           _ gy: UnsafePointer<Float>, gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-    let inRows = blocks(ci) * channelBlock
+    let inRows = rowBlocks(ci) * kernelRows
     forEachImageChunk(planesPerImage: co * phases + inRows) { first, _, part in
       let planes = part.planes
       let work = max(gx == nil ? 0 : inRows * planes.positions,

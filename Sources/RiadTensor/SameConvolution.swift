@@ -80,23 +80,25 @@ struct SamePlanes {
   }
 }
 
-let channelBlock = sameConvolutionChannelBlock
+/// Output channels the plane kernels compute together.
+let kernelRows = sameConvolutionChannelBlock
 
-func blocks(_ channels: Int) -> Int { (channels + channelBlock - 1) / channelBlock }
+/// Blocks of `kernelRows` output channels for `channels` (the last may be padded).
+func rowBlocks(_ channels: Int) -> Int { (channels + kernelRows - 1) / kernelRows }
 
 /// Weights packed for the forward kernel, `[rows/8][inner][taps][8]`: entry
 /// (r, i, t) is `value(r, i, t)`, zero for the rows that pad the last block.
 /// Written in order, blocks in parallel: deep layers have 10⁵–10⁶ weights.
 @inline(__always)
 func packWeights(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
-  let blockSize = inner * taps * channelBlock
-  return makeFloats(blocks(rows) * blockSize) { buffer in
-    parallelFor(blocks(rows), cost: blockSize) { b in
+  let blockSize = inner * taps * kernelRows
+  return makeFloats(rowBlocks(rows) * blockSize) { buffer in
+    parallelFor(rowBlocks(rows), cost: blockSize) { b in
       var out = buffer.baseAddress! + b * blockSize
       for i in 0..<inner {
         for t in 0..<taps {
-          for j in 0..<channelBlock {
-            let r = b * channelBlock + j
+          for j in 0..<kernelRows {
+            let r = b * kernelRows + j
             out.pointee = r < rows ? value(r, i, t) : 0
             out += 1
           }
@@ -117,31 +119,31 @@ func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps: Int, fl
 /// `out[r][q]` for every output channel block and position: the forward
 /// kernel over all blocks × position ranges, spread over the threads.
 func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChannels: Int,
-                            offsets: [Int], offsetStride: Int, taps: Int,
-                            packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>) {
+                    offsets: [Int], offsetStride: Int, taps: Int,
+                    packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>) {
   let block = sameConvolutionPositionBlock
   let spans = layout.positions / block
-  let outBlocks = blocks(outChannels)
+  let outBlocks = rowBlocks(outChannels)
   let ranges = max(1, min(spans, (4 * workerThreads + outBlocks - 1) / outBlocks))
   packed.withUnsafeBufferPointer { pw in
     offsets.withUnsafeBufferPointer { po in
       parallelFor(outBlocks * ranges, cost: 1 << 20) { item in
         let b = item / ranges, r = item % ranges
         let q0 = spans * r / ranges * block, q1 = spans * (r + 1) / ranges * block
-        let weights = pw.baseAddress! + b * inChannels * taps * channelBlock
-        let rows = min(channelBlock, outChannels - b * channelBlock)
-        if rows <= channelBlock / 2 {
+        let weights = pw.baseAddress! + b * inChannels * taps * kernelRows
+        let rows = min(kernelRows, outChannels - b * kernelRows)
+        if rows <= kernelRows / 2 {
           // A block of four or fewer real channels: row by row, no zero rows.
           for j in 0..<rows {
             SameConvolution.forwardRow(src: planes, planeStride: layout.stride, cin: inChannels,
                                        offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps,
-                                       w: weights + j, wStride: channelBlock,
-                                       dst: out + (b * channelBlock + j) * layout.positions, q0: q0, q1: q1)
+                                       w: weights + j, wStride: kernelRows,
+                                       dst: out + (b * kernelRows + j) * layout.positions, q0: q0, q1: q1)
           }
         } else {
           SameConvolution.forward(src: planes, planeStride: layout.stride, cin: inChannels,
                                   offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps, w: weights,
-                                  dst: out + b * channelBlock * layout.positions, dstStride: layout.positions,
+                                  dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
                                   q0: q0, q1: q1)
         }
       }
@@ -154,11 +156,11 @@ func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChan
 /// the weight gradient as correlations of the planes. `g` holds planes laid
 /// out by `SamePlanes.scatter` (pixel at lead + q).
 func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes, out o: Int,
-                                 sources: UnsafePointer<Float>, count: Int,
-                                 offsets: [Int], taps: Int, first: (Int) -> Int,
-                                 into dw: UnsafeMutablePointer<Float>) {
+                         sources: UnsafePointer<Float>, count: Int,
+                         offsets: [Int], taps: Int, first: (Int) -> Int,
+                         into dw: UnsafeMutablePointer<Float>) {
   let rowLength = count * taps
-  dw.update(repeating: 0, count: blocks(o) * channelBlock * rowLength)
+  dw.update(repeating: 0, count: rowBlocks(o) * kernelRows * rowLength)
   // Every (plane, tap) pair as a shifted row.
   var rows: [UnsafePointer<Float>] = []
   rows.reserveCapacity(rowLength)
@@ -168,20 +170,20 @@ func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes, out o:
   // its entries of dw.
   let tile = 4096
   let tiles = (layout.positions + tile - 1) / tile
-  let ranges = max(1, min(rowLength / 3, (4 * workerThreads + blocks(o) - 1) / blocks(o)))
+  let ranges = max(1, min(rowLength / 3, (4 * workerThreads + rowBlocks(o) - 1) / rowBlocks(o)))
   rows.withUnsafeBufferPointer { pr in
-    parallelFor(blocks(o) * ranges, cost: 1 << 20) { item in
+    parallelFor(rowBlocks(o) * ranges, cost: 1 << 20) { item in
       let b = item / ranges, r = item % ranges
       // Ranges of whole triples, so only the last one can be short.
       let triples = (rowLength + 2) / 3
       let i0 = min(rowLength, triples * r / ranges * 3), i1 = min(rowLength, triples * (r + 1) / ranges * 3)
       guard i1 > i0 else { return }
-      let gyRows = g + b * channelBlock * layout.stride + layout.lead
+      let gyRows = g + b * kernelRows * layout.stride + layout.lead
       for t in 0..<tiles {
         let q0 = t * tile, q1 = min(layout.positions, q0 + tile)
         SameConvolution.weightGradient(gy: gyRows, gyStride: layout.stride,
                                        sources: pr.baseAddress! + i0, count: i1 - i0,
-                                       dw: dw + b * channelBlock * rowLength + i0, dwStride: rowLength,
+                                       dw: dw + b * kernelRows * rowLength + i0, dwStride: rowLength,
                                        q0: q0, q1: q1)
       }
     }
@@ -194,9 +196,9 @@ func sameConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>
   let pad = g.kh / 2, image = (g.h + pad) * (g.w + pad)
   let taps = g.kh * g.kw
   let packed = packWeights(w, out: o, in: g.c, taps: taps, flipped: false)
-  forEachImageChunk(n, floatsPerImage: (g.c + blocks(o) * channelBlock) * image) { first, nb in
+  forEachImageChunk(n, floatsPerImage: (g.c + rowBlocks(o) * kernelRows) * image) { first, nb in
     let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
-    withScratch(g.c * layout.stride + blocks(o) * channelBlock * layout.positions) { scratch in
+    withScratch(g.c * layout.stride + rowBlocks(o) * kernelRows * layout.positions) { scratch in
       let planes = scratch, out = scratch + g.c * layout.stride
       layout.scatter(x + first * g.c * g.h * g.w, channels: g.c, planes: g.c, into: planes)
       convolvePlanes(planes, layout, inChannels: g.c, offsets: layout.offsets, offsetStride: 0, taps: taps,
@@ -212,7 +214,7 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
                              _ g: ConvGeometry, n: Int, out o: Int,
                              gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
   let taps = g.kh * g.kw, c = g.c, pad = g.kh / 2, image = (g.h + pad) * (g.w + pad)
-  let outRows = blocks(o) * channelBlock, inRows = blocks(c) * channelBlock
+  let outRows = rowBlocks(o) * kernelRows, inRows = rowBlocks(c) * kernelRows
   // gx = same convolution of gy with the flipped, transposed kernel.
   let packed = gx == nil ? [] : packWeights(w, out: o, in: c, taps: taps, flipped: true)
   forEachImageChunk(n, floatsPerImage: (outRows + c + inRows) * image) { first, nb in
