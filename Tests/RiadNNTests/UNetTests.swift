@@ -13,26 +13,44 @@ final class UNetTests: XCTestCase {
     return (net, g)
   }
 
+  /// Runs `body` under every convolution policy this processor can run: the
+  /// measured choice, im2col + OpenBLAS only (what processors without
+  /// AVX-512 run) and the plane kernels everywhere.
+  func forEachConvolutionPolicy(_ body: (String) throws -> Void) rethrows {
+    defer { convolutionPolicy = .automatic }
+    let policies: [(String, ConvolutionPolicy)] = convolutionKernelsAvailable
+      ? [("automatic", .automatic), ("im2col", .im2col), ("planes", .planes)] : [("im2col", .im2col)]
+    for (name, policy) in policies {
+      convolutionPolicy = policy
+      try body(name)
+    }
+  }
+
   func testEvalOutputMatchesPyTorch() throws {
-    let (net, g) = try goldenNet()
-    XCTAssertEqual(net.config, UNetConfig(channels: 3, base: 4, depth: 5, out: "sigmoid"))
-    XCTAssertEqual(net.parameterCount, 113_639)
-    net.training = false
-    let y = try withNoGrad { try net(g.input("x")) }
-    assertClose(y, g.output("y_eval"), atol: g.tolerance, "y_eval")
+    try forEachConvolutionPolicy { policy in
+      let (net, g) = try goldenNet()
+      XCTAssertEqual(net.config, UNetConfig(channels: 3, base: 4, depth: 5, out: "sigmoid"))
+      XCTAssertEqual(net.parameterCount, 113_639)
+      net.training = false
+      let y = try withNoGrad { try net(g.input("x")) }
+      assertClose(y, g.output("y_eval"), atol: g.tolerance, "y_eval (\(policy))")
+    }
   }
 
   func testTrainModeInpaintingLossAndGradients() throws {
-    let (net, g) = try goldenNet()
-    net.training = true
-    let r = try Inpainting.inpaint(net, g.input("x"), g.input("masks"))
-    assertClose(r, g.output("r"), atol: g.tolerance, "r")
-    let loss = try Losses.riadLoss(g.input("x"), r)
-    XCTAssertEqual(Double(loss.data[0]), Double(g.output("loss").data[0]), accuracy: g.tolerance)
-    try loss.backward()
-    let named = Dictionary(uniqueKeysWithValues: net.namedTensors.map { ($0.name, $0.tensor) })
-    assertClose(named["down1.conv1.weight"]!.grad!, g.output("grad_down1_conv1_weight"), atol: g.tolerance, "grad down1.conv1.weight")
-    assertClose(named["final.bias"]!.grad!, g.output("grad_final_bias"), atol: g.tolerance, "grad final.bias")
+    try forEachConvolutionPolicy { policy in
+      let (net, g) = try goldenNet()
+      net.training = true
+      let r = try Inpainting.inpaint(net, g.input("x"), g.input("masks"))
+      assertClose(r, g.output("r"), atol: g.tolerance, "r (\(policy))")
+      let loss = try Losses.riadLoss(g.input("x"), r)
+      XCTAssertEqual(Double(loss.data[0]), Double(g.output("loss").data[0]), accuracy: g.tolerance, policy)
+      try loss.backward()
+      let named = Dictionary(uniqueKeysWithValues: net.namedTensors.map { ($0.name, $0.tensor) })
+      assertClose(named["down1.conv1.weight"]!.grad!, g.output("grad_down1_conv1_weight"), atol: g.tolerance,
+                  "grad down1.conv1.weight (\(policy))")
+      assertClose(named["final.bias"]!.grad!, g.output("grad_final_bias"), atol: g.tolerance, "grad final.bias (\(policy))")
+    }
   }
 
   func testFullSizeParameterCount() throws {
