@@ -33,7 +33,7 @@ let kernels: [SwiftSetting] = fast
 
 let package = Package(
   name: "riad",
-  platforms: [.macOS(.v13)],
+  platforms: [.macOS(.v15)],
   products: [
     .executable(name: "riad", targets: ["riad"]),
   ],

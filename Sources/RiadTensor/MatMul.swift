@@ -19,7 +19,7 @@ func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     return
   }
-  DispatchQueue.concurrentPerform(iterations: parts) { p in
+  parallelFor(parts, cost: 1 << 30) { p in
     let lo = n * p / parts / 16 * 16, hi = p == parts - 1 ? n : n * (p + 1) / parts / 16 * 16
     guard hi > lo else { return }
     // Columns lo..<hi of op(B) are columns of B (no transpose) or rows of B (transposed).

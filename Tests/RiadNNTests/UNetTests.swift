@@ -122,3 +122,35 @@ final class OptimizerTests: XCTestCase {
     XCTAssertEqual(p.data[0], 0.71, accuracy: 1e-6)
   }
 }
+
+/// Every parallel loop splits work so that each output element is computed
+/// by one thread in a fixed order: the U-Net's output and gradients must not
+/// change by a single bit with the number of threads. This also drives a few
+/// thousand parallel loops of every kind through riad's worker pool.
+final class ThreadCountTests: XCTestCase {
+  override func tearDown() { setThreads(ProcessInfo.processInfo.activeProcessorCount) }
+
+  func testResultsDoNotDependOnTheNumberOfThreads() throws {
+    func run(threads: Int) throws -> [[Float]] {
+      setThreads(threads)
+      var rng = RandomGenerator(seed: 3)
+      let net = try UNet(UNetConfig(base: 8), rng: &rng)
+      let x = Tensor.rand([4, 3, 32, 32], using: &rng)
+      var results: [[Float]] = []
+      for _ in 0..<3 {
+        let y = try net(x)
+        try y.mean().backward()
+        results.append(y.data)
+      }
+      return results + net.parameters.map { $0.grad!.data }
+    }
+    let one = try run(threads: 1)
+    for threads in [2, 3] {
+      let many = try run(threads: threads)
+      XCTAssertEqual(one.count, many.count)
+      for (i, (a, b)) in zip(one, many).enumerated() {
+        XCTAssertTrue(a == b, "result \(i) differs between 1 and \(threads) threads")
+      }
+    }
+  }
+}
