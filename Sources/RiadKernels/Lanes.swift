@@ -29,18 +29,43 @@ func load(_ p: UnsafePointer<Float>) -> Lanes {
 }
 
 @inline(__always)
-func store3(_ p: UnsafeMutablePointer<Float>, _ a: Lanes, _ b: Lanes, _ c: Lanes) {
-  let r = UnsafeMutableRawPointer(p)
-  r.storeBytes(of: a, as: Lanes.self)
-  r.storeBytes(of: b, toByteOffset: 64, as: Lanes.self)
-  r.storeBytes(of: c, toByteOffset: 128, as: Lanes.self)
+func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
 }
 
-@inline(__always)
-func store4(_ p: UnsafeMutablePointer<Float>, _ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes) {
-  let r = UnsafeMutableRawPointer(p)
-  r.storeBytes(of: a, as: Lanes.self)
-  r.storeBytes(of: b, toByteOffset: 64, as: Lanes.self)
-  r.storeBytes(of: c, toByteOffset: 128, as: Lanes.self)
-  r.storeBytes(of: d, toByteOffset: 192, as: Lanes.self)
+/// One row of accumulators: three vectors (48 floats) of an output channel
+/// or of a weight-gradient entry. Kept in `InlineArray`s whose loops have
+/// constant trip counts, so the compiler unrolls them and every vector lives
+/// in a register.
+struct Row3 {
+  var v0 = Lanes(), v1 = Lanes(), v2 = Lanes()
+
+  /// self += w · (x0, x1, x2): three FMAs.
+  @inline(__always)
+  mutating func add(_ w: Lanes, _ x0: Lanes, _ x1: Lanes, _ x2: Lanes) {
+    v0 = v0.addingProduct(w, x0); v1 = v1.addingProduct(w, x1); v2 = v2.addingProduct(w, x2)
+  }
+
+  @inline(__always)
+  func store(_ p: UnsafeMutablePointer<Float>) {
+    RiadKernels.store(v0, p); RiadKernels.store(v1, p + 16); RiadKernels.store(v2, p + 32)
+  }
+}
+
+/// One row of four vectors (64 floats): 64 output channels of one position.
+struct Row4 {
+  var v0 = Lanes(), v1 = Lanes(), v2 = Lanes(), v3 = Lanes()
+
+  /// self += w · (x0, x1, x2, x3): four FMAs.
+  @inline(__always)
+  mutating func add(_ w: Lanes, _ x0: Lanes, _ x1: Lanes, _ x2: Lanes, _ x3: Lanes) {
+    v0 = v0.addingProduct(w, x0); v1 = v1.addingProduct(w, x1)
+    v2 = v2.addingProduct(w, x2); v3 = v3.addingProduct(w, x3)
+  }
+
+  @inline(__always)
+  func store(_ p: UnsafeMutablePointer<Float>) {
+    RiadKernels.store(v0, p); RiadKernels.store(v1, p + 16)
+    RiadKernels.store(v2, p + 32); RiadKernels.store(v3, p + 48)
+  }
 }

@@ -26,44 +26,18 @@ public enum SameConvolution {
                              q0: Int, q1: Int) {
     var q = q0
     while q < q1 {
-      var a00 = Lanes(), a01 = Lanes(), a02 = Lanes()
-      var a10 = Lanes(), a11 = Lanes(), a12 = Lanes()
-      var a20 = Lanes(), a21 = Lanes(), a22 = Lanes()
-      var a30 = Lanes(), a31 = Lanes(), a32 = Lanes()
-      var a40 = Lanes(), a41 = Lanes(), a42 = Lanes()
-      var a50 = Lanes(), a51 = Lanes(), a52 = Lanes()
-      var a60 = Lanes(), a61 = Lanes(), a62 = Lanes()
-      var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
+      var rows = InlineArray<8, Row3>(repeating: Row3())
       var wp = w
       for c in 0..<cin {
         let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
         for t in 0..<taps {
           let s = plane + taps0[t]
           let x0 = load(s), x1 = load(s + 16), x2 = load(s + 32)
-          var b = Lanes(repeating: wp[0])
-          a00 = a00.addingProduct(b, x0); a01 = a01.addingProduct(b, x1); a02 = a02.addingProduct(b, x2)
-          b = Lanes(repeating: wp[1])
-          a10 = a10.addingProduct(b, x0); a11 = a11.addingProduct(b, x1); a12 = a12.addingProduct(b, x2)
-          b = Lanes(repeating: wp[2])
-          a20 = a20.addingProduct(b, x0); a21 = a21.addingProduct(b, x1); a22 = a22.addingProduct(b, x2)
-          b = Lanes(repeating: wp[3])
-          a30 = a30.addingProduct(b, x0); a31 = a31.addingProduct(b, x1); a32 = a32.addingProduct(b, x2)
-          b = Lanes(repeating: wp[4])
-          a40 = a40.addingProduct(b, x0); a41 = a41.addingProduct(b, x1); a42 = a42.addingProduct(b, x2)
-          b = Lanes(repeating: wp[5])
-          a50 = a50.addingProduct(b, x0); a51 = a51.addingProduct(b, x1); a52 = a52.addingProduct(b, x2)
-          b = Lanes(repeating: wp[6])
-          a60 = a60.addingProduct(b, x0); a61 = a61.addingProduct(b, x1); a62 = a62.addingProduct(b, x2)
-          b = Lanes(repeating: wp[7])
-          a70 = a70.addingProduct(b, x0); a71 = a71.addingProduct(b, x1); a72 = a72.addingProduct(b, x2)
+          for j in 0..<8 { rows[j].add(Lanes(repeating: wp[j]), x0, x1, x2) }
           wp += 8
         }
       }
-      let d = dst + q
-      store3(d, a00, a01, a02); store3(d + dstStride, a10, a11, a12)
-      store3(d + 2 * dstStride, a20, a21, a22); store3(d + 3 * dstStride, a30, a31, a32)
-      store3(d + 4 * dstStride, a40, a41, a42); store3(d + 5 * dstStride, a50, a51, a52)
-      store3(d + 6 * dstStride, a60, a61, a62); store3(d + 7 * dstStride, a70, a71, a72)
+      for j in 0..<8 { rows[j].store(dst + j * dstStride + q) }
       q += sameConvolutionPositionBlock
     }
   }
@@ -80,28 +54,26 @@ public enum SameConvolution {
                                 dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int) {
     var q = q0
     while q < q1 {
-      var a0 = Lanes(), a1 = Lanes(), a2 = Lanes()
-      var b0 = Lanes(), b1 = Lanes(), b2 = Lanes()
+      // Two taps at a time into two rows of sums: twice the independent FMAs.
+      var even = Row3(), odd = Row3()
       var wp = w
       for c in 0..<cin {
         let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
         var t = 0
-        // Two taps at a time into two sets of sums: twice the independent FMAs.
         while t + 1 < taps {
           let s = plane + taps0[t], u = plane + taps0[t + 1]
-          let v = Lanes(repeating: wp[0]), z = Lanes(repeating: wp[wStride])
-          a0 = a0.addingProduct(v, load(s)); a1 = a1.addingProduct(v, load(s + 16)); a2 = a2.addingProduct(v, load(s + 32))
-          b0 = b0.addingProduct(z, load(u)); b1 = b1.addingProduct(z, load(u + 16)); b2 = b2.addingProduct(z, load(u + 32))
+          even.add(Lanes(repeating: wp[0]), load(s), load(s + 16), load(s + 32))
+          odd.add(Lanes(repeating: wp[wStride]), load(u), load(u + 16), load(u + 32))
           wp += 2 * wStride
           t += 2
         }
         if t < taps {
-          let s = plane + taps0[t], v = Lanes(repeating: wp[0])
-          a0 = a0.addingProduct(v, load(s)); a1 = a1.addingProduct(v, load(s + 16)); a2 = a2.addingProduct(v, load(s + 32))
+          let s = plane + taps0[t]
+          even.add(Lanes(repeating: wp[0]), load(s), load(s + 16), load(s + 32))
           wp += wStride
         }
       }
-      store3(dst + q, a0 + b0, a1 + b1, a2 + b2)
+      store(even.v0 + odd.v0, dst + q); store(even.v1 + odd.v1, dst + q + 16); store(even.v2 + odd.v2, dst + q + 32)
       q += sameConvolutionPositionBlock
     }
   }
@@ -120,47 +92,32 @@ public enum SameConvolution {
                                     q0: Int, q1: Int) {
     var i = 0
     while i < count {
-      // A missing second or third source repeats the first; its sums are dropped.
+      // A missing second or third source repeats the last one; its sums are dropped.
       let s0 = sources[i], s1 = sources[min(i + 1, count - 1)], s2 = sources[min(i + 2, count - 1)]
-      var a00 = Lanes(), a01 = Lanes(), a02 = Lanes()
-      var a10 = Lanes(), a11 = Lanes(), a12 = Lanes()
-      var a20 = Lanes(), a21 = Lanes(), a22 = Lanes()
-      var a30 = Lanes(), a31 = Lanes(), a32 = Lanes()
-      var a40 = Lanes(), a41 = Lanes(), a42 = Lanes()
-      var a50 = Lanes(), a51 = Lanes(), a52 = Lanes()
-      var a60 = Lanes(), a61 = Lanes(), a62 = Lanes()
-      var a70 = Lanes(), a71 = Lanes(), a72 = Lanes()
+      // Eight named rows: here (unlike in `forward`) an InlineArray of rows
+      // is kept in memory by the compiler, and every FMA would store.
+      var r0 = Row3(), r1 = Row3(), r2 = Row3(), r3 = Row3(), r4 = Row3(), r5 = Row3(), r6 = Row3(), r7 = Row3()
       var q = q0
       while q < q1 {
-        let x0 = load(s0 + q), x1 = load(s1 + q), x2 = load(s2 + q)
-        let g = gy + q
-        var y = load(g)
-        a00 = a00.addingProduct(y, x0); a01 = a01.addingProduct(y, x1); a02 = a02.addingProduct(y, x2)
-        y = load(g + gyStride)
-        a10 = a10.addingProduct(y, x0); a11 = a11.addingProduct(y, x1); a12 = a12.addingProduct(y, x2)
-        y = load(g + 2 * gyStride)
-        a20 = a20.addingProduct(y, x0); a21 = a21.addingProduct(y, x1); a22 = a22.addingProduct(y, x2)
-        y = load(g + 3 * gyStride)
-        a30 = a30.addingProduct(y, x0); a31 = a31.addingProduct(y, x1); a32 = a32.addingProduct(y, x2)
-        y = load(g + 4 * gyStride)
-        a40 = a40.addingProduct(y, x0); a41 = a41.addingProduct(y, x1); a42 = a42.addingProduct(y, x2)
-        y = load(g + 5 * gyStride)
-        a50 = a50.addingProduct(y, x0); a51 = a51.addingProduct(y, x1); a52 = a52.addingProduct(y, x2)
-        y = load(g + 6 * gyStride)
-        a60 = a60.addingProduct(y, x0); a61 = a61.addingProduct(y, x1); a62 = a62.addingProduct(y, x2)
-        y = load(g + 7 * gyStride)
-        a70 = a70.addingProduct(y, x0); a71 = a71.addingProduct(y, x1); a72 = a72.addingProduct(y, x2)
+        let x0 = load(s0 + q), x1 = load(s1 + q), x2 = load(s2 + q), g = gy + q
+        r0.add(load(g), x0, x1, x2)
+        r1.add(load(g + gyStride), x0, x1, x2)
+        r2.add(load(g + 2 * gyStride), x0, x1, x2)
+        r3.add(load(g + 3 * gyStride), x0, x1, x2)
+        r4.add(load(g + 4 * gyStride), x0, x1, x2)
+        r5.add(load(g + 5 * gyStride), x0, x1, x2)
+        r6.add(load(g + 6 * gyStride), x0, x1, x2)
+        r7.add(load(g + 7 * gyStride), x0, x1, x2)
         q += 16
       }
       let used = min(3, count - i)
-      func add(_ row: Int, _ u0: Lanes, _ u1: Lanes, _ u2: Lanes) {
-        let d = dw + row * dwStride + i
-        d[0] += u0.sum()
-        if used > 1 { d[1] += u1.sum() }
-        if used > 2 { d[2] += u2.sum() }
+      func add(_ j: Int, _ r: Row3) {
+        let d = dw + j * dwStride + i
+        d[0] += r.v0.sum()
+        if used > 1 { d[1] += r.v1.sum() }
+        if used > 2 { d[2] += r.v2.sum() }
       }
-      add(0, a00, a01, a02); add(1, a10, a11, a12); add(2, a20, a21, a22); add(3, a30, a31, a32)
-      add(4, a40, a41, a42); add(5, a50, a51, a52); add(6, a60, a61, a62); add(7, a70, a71, a72)
+      add(0, r0); add(1, r1); add(2, r2); add(3, r3); add(4, r4); add(5, r5); add(6, r6); add(7, r7)
       i += 3
     }
   }
