@@ -24,6 +24,26 @@ final class SameConvolutionTests: XCTestCase {
     return try body()
   }
 
+  /// The output of `f(x, w)` and the gradients of `sum(y · r)` for x and w,
+  /// r a fixed random tensor, under the settings in force.
+  func gradients(_ x: Tensor, _ w: Tensor, _ f: (Tensor, Tensor) throws -> Tensor) throws -> (Tensor, Tensor, Tensor) {
+    let px = x.copy().asParameter(), pw = w.copy().asParameter()
+    let y = try f(px, pw)
+    var r = RandomGenerator(seed: 9)
+    try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
+    return (y, px.grad!, pw.grad!)
+  }
+
+  /// `f` under `policy` and under im2col give the same output and gradients.
+  func assertAgreesWithIm2col(_ policy: ConvolutionPolicy, _ x: Tensor, _ w: Tensor, _ what: String,
+                              _ f: (Tensor, Tensor) throws -> Tensor) throws {
+    let (y1, gx1, gw1) = try withPolicy(policy) { try gradients(x, w, f) }
+    let (y2, gx2, gw2) = try withPolicy(.im2col) { try gradients(x, w, f) }
+    assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
+    assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
+    assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+  }
+
   /// PyTorch's 3×3, padding 1 case (2 × 3 × 6 × 6 into 4 channels) through the kernels.
   func testGoldenThroughKernels() throws {
     let g = try Golden("conv2d_k3_s1_p1")
@@ -91,20 +111,8 @@ final class SameConvolutionTests: XCTestCase {
     for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
                             ([8, 3, 32, 32], 16, 3)] {
       let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-      let b = Tensor.randn([out], using: &rng), r = Tensor.randn([shape[0], out, shape[2], shape[3]], using: &rng)
-      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
-        try withPolicy(policy) {
-          let px = x.copy().asParameter(), pw = w.copy().asParameter()
-          let y = try Tensor.conv2d(px, pw, b, padding: k / 2)
-          try (y * r).sum().backward()
-          return (y, px.grad!, pw.grad!)
-        }
-      }
-      let (y1, gx1, gw1) = try run(.planes), (y2, gx2, gw2) = try run(.im2col)
-      let what = "\(shape) → \(out), k \(k)"
-      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
-      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
-      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+      let b = Tensor.randn([out], using: &rng)
+      try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
     }
   }
 
@@ -117,21 +125,10 @@ final class SameConvolutionTests: XCTestCase {
       let x = Tensor.randn(shape, using: &rng)
       let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
       let b = Tensor.randn([out], using: &rng)
-      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
-        try withPolicy(policy) {
-          let px = x.copy().asParameter(), pw = w.copy().asParameter()
-          let y = transposed ? try Tensor.convTranspose2d(px, pw, b, stride: 2, padding: 1)
-                             : try Tensor.conv2d(px, pw, b, stride: 2, padding: 1)
-          var r = RandomGenerator(seed: 9)
-          try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
-          return (y, px.grad!, pw.grad!)
-        }
+      try assertAgreesWithIm2col(.planes, x, w, "\(transposed ? "transposed " : "")\(shape) → \(out)") {
+        transposed ? try Tensor.convTranspose2d($0, $1, b, stride: 2, padding: 1)
+                   : try Tensor.conv2d($0, $1, b, stride: 2, padding: 1)
       }
-      let (y1, gx1, gw1) = try run(.planes), (y2, gx2, gw2) = try run(.im2col)
-      let what = "\(transposed ? "transposed " : "")\(shape) → \(out)"
-      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
-      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
-      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
     }
   }
 
@@ -149,13 +146,7 @@ final class SameConvolutionTests: XCTestCase {
       func run(budget: Int) throws -> (Tensor, Tensor, Tensor) {
         convolutionPlaneBudget = budget
         defer { convolutionPlaneBudget = 16 << 20 }
-        return try withPolicy(.planes) {
-          let px = x.copy().asParameter(), pw = w.copy().asParameter()
-          let y = try f(px, pw)
-          var r = RandomGenerator(seed: 3)
-          try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
-          return (y, px.grad!, pw.grad!)
-        }
+        return try withPolicy(.planes) { try gradients(x, w, f) }
       }
       // A budget of 4000 floats fits one or two images at a time: 3 to 5 chunks.
       let (y1, gx1, gw1) = try run(budget: 4000), (y2, gx2, gw2) = try run(budget: 16 << 20)
@@ -173,20 +164,8 @@ final class SameConvolutionTests: XCTestCase {
     for (shape, out, k) in [([3, 64, 8, 8], 128, 3), ([2, 128, 5, 7], 64, 3), ([2, 64, 4, 4], 64, 5),
                             ([1, 64, 3, 3], 64, 1)] {
       let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-      let b = Tensor.randn([out], using: &rng), r = Tensor.randn([shape[0], out, shape[2], shape[3]], using: &rng)
-      func run(_ policy: ConvolutionPolicy) throws -> (Tensor, Tensor, Tensor) {
-        try withPolicy(policy) {
-          let px = x.copy().asParameter(), pw = w.copy().asParameter()
-          let y = try Tensor.conv2d(px, pw, b, padding: k / 2)
-          try (y * r).sum().backward()
-          return (y, px.grad!, pw.grad!)
-        }
-      }
-      let (y1, gx1, gw1) = try run(.positions), (y2, gx2, gw2) = try run(.im2col)
-      let what = "\(shape) → \(out), k \(k)"
-      assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
-      assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
-      assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+      let b = Tensor.randn([out], using: &rng)
+      try assertAgreesWithIm2col(.positions, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
     }
   }
 
