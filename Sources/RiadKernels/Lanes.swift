@@ -50,6 +50,11 @@ struct Row3 {
   func store(_ p: UnsafeMutablePointer<Float>) {
     RiadKernels.store(v0, p); RiadKernels.store(v1, p + 16); RiadKernels.store(v2, p + 32)
   }
+
+  @inline(__always)
+  mutating func load(_ p: UnsafePointer<Float>) {
+    v0 = RiadKernels.load(p); v1 = RiadKernels.load(p + 16); v2 = RiadKernels.load(p + 32)
+  }
 }
 
 /// One row of four vectors (64 floats): 64 output channels of one position.

@@ -19,14 +19,17 @@ public enum SameConvolution {
   /// `w` holds this block's weights packed `[cin][taps][8]`; `dst` rows are
   /// `dstStride` apart. Every channel has the same taps when `offsetStride`
   /// is 0, its own when it is `taps`. Reads `src` up to `q1 − 1 + max(offsets)`.
+  /// With `accumulate`, the sums are added to what `dst` holds (the caller
+  /// splits many input channels into groups whose weights stay in L1).
   public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                              offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                              w: UnsafePointer<Float>,
                              dst: UnsafeMutablePointer<Float>, dstStride: Int,
-                             q0: Int, q1: Int) {
+                             q0: Int, q1: Int, accumulate: Bool = false) {
     var q = q0
     while q < q1 {
       var rows = InlineArray<8, Row3>(repeating: Row3())
+      if accumulate { for j in 0..<8 { rows[j].load(dst + j * dstStride + q) } }
       var wp = w
       for c in 0..<cin {
         let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
@@ -51,11 +54,12 @@ public enum SameConvolution {
   public static func forwardRow(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                                 offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                                 w: UnsafePointer<Float>, wStride: Int,
-                                dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int) {
+                                dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int, accumulate: Bool = false) {
     var q = q0
     while q < q1 {
       // Two taps at a time into two rows of sums: twice the independent FMAs.
       var even = Row3(), odd = Row3()
+      if accumulate { even.load(dst + q) }
       var wp = w
       for c in 0..<cin {
         let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride

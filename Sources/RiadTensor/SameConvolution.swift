@@ -116,35 +116,46 @@ func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps: Int, fl
           : packWeights(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
 }
 
-/// `out[r][q]` for every output channel block and position: the forward
-/// kernel over all blocks × position ranges, spread over the threads.
+/// `out[r][q]` for every output channel and position: the forward kernel
+/// over chunks of positions, spread over the threads. Each chunk runs every
+/// output block in turn, so its stretch of the input planes is read from
+/// cache after the first; many input channels go in groups whose weights
+/// (8 outputs × taps × group) fit in L1, each adding to the sums so far.
 func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChannels: Int,
                     offsets: [Int], offsetStride: Int, taps: Int,
                     packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>) {
   let block = sameConvolutionPositionBlock
   let spans = layout.positions / block
-  let outBlocks = rowBlocks(outChannels)
-  let ranges = max(1, min(spans, (4 * workerThreads + outBlocks - 1) / outBlocks))
+  // About 2000 positions a chunk, and at least four chunks per thread.
+  let chunkSpans = max(1, min(42, spans / (4 * workerThreads)))
+  let chunks = (spans + chunkSpans - 1) / chunkSpans
+  let group = max(1, (16 << 10) / (taps * kernelRows * 4))
   packed.withUnsafeBufferPointer { pw in
     offsets.withUnsafeBufferPointer { po in
-      parallelFor(outBlocks * ranges, cost: 1 << 20) { item in
-        let b = item / ranges, r = item % ranges
-        let q0 = spans * r / ranges * block, q1 = spans * (r + 1) / ranges * block
-        let weights = pw.baseAddress! + b * inChannels * taps * kernelRows
-        let rows = min(kernelRows, outChannels - b * kernelRows)
-        if rows <= kernelRows / 2 {
-          // A block of four or fewer real channels: row by row, no zero rows.
-          for j in 0..<rows {
-            SameConvolution.forwardRow(src: planes, planeStride: layout.stride, cin: inChannels,
-                                       offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps,
-                                       w: weights + j, wStride: kernelRows,
-                                       dst: out + (b * kernelRows + j) * layout.positions, q0: q0, q1: q1)
+      parallelFor(chunks, cost: 1 << 20) { chunk in
+        let q0 = chunk * chunkSpans * block, q1 = min(spans, (chunk + 1) * chunkSpans) * block
+        for b in 0..<rowBlocks(outChannels) {
+          let rows = min(kernelRows, outChannels - b * kernelRows)
+          for c0 in stride(from: 0, to: inChannels, by: group) {
+            let count = min(group, inChannels - c0)
+            let src = planes + c0 * layout.stride, taps0 = po.baseAddress! + c0 * offsetStride
+            let weights = pw.baseAddress! + (b * inChannels + c0) * taps * kernelRows
+            if rows <= kernelRows / 2 {
+              // A block of four or fewer real channels: row by row, no zero rows.
+              for j in 0..<rows {
+                SameConvolution.forwardRow(src: src, planeStride: layout.stride, cin: count,
+                                           offsets: taps0, offsetStride: offsetStride, taps: taps,
+                                           w: weights + j, wStride: kernelRows,
+                                           dst: out + (b * kernelRows + j) * layout.positions,
+                                           q0: q0, q1: q1, accumulate: c0 > 0)
+              }
+            } else {
+              SameConvolution.forward(src: src, planeStride: layout.stride, cin: count,
+                                      offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
+                                      dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
+                                      q0: q0, q1: q1, accumulate: c0 > 0)
+            }
           }
-        } else {
-          SameConvolution.forward(src: planes, planeStride: layout.stride, cin: inChannels,
-                                  offsets: po.baseAddress!, offsetStride: offsetStride, taps: taps, w: weights,
-                                  dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
-                                  q0: q0, q1: q1)
         }
       }
     }

@@ -108,8 +108,10 @@ final class SameConvolutionTests: XCTestCase {
   /// shapes, including one with more than one tile of positions per plane.
   func testKernelsAgreeWithIm2col() throws {
     var rng = RandomGenerator(seed: 5)
+    // 24 channels × 25 taps and 80 or 130 channels × 9 taps pass in several
+    // groups of input channels, each adding to the sums of the one before.
     for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
-                            ([8, 3, 32, 32], 16, 3)] {
+                            ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3)] {
       let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
       let b = Tensor.randn([out], using: &rng)
       try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
