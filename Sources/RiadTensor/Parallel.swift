@@ -8,13 +8,14 @@ nonisolated(unsafe) public var workerThreads: Int = {
 }()
 
 enum ProcessInfoCores {
-  static var active: Int {
+  /// Online processors, read once (glibc reads it from /sys).
+  static let active: Int = {
     #if canImport(Glibc)
     return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     #else
     return 1
     #endif
-  }
+  }()
 }
 #if canImport(Glibc)
 import Glibc
@@ -130,10 +131,13 @@ final class WorkerPool: @unchecked Sendable {
   private func work(_ index: Int) {
     var seen = state.load(ordering: .acquiring) >> 32
     while true {
+      // More threads than cores: spinning would take a core from a thread
+      // with work, so sleep at once.
+      let spinLimit = workerThreads <= ProcessInfoCores.active ? 20_000 : 0
       var spins = 0
       while state.load(ordering: .acquiring) >> 32 == seen {
         spins += 1
-        if spins < 20_000 { continue }
+        if spins < spinLimit { continue }
         pthread_mutex_lock(&mutex)
         sleepers.add(1, ordering: .sequentiallyConsistent)
         while state.load(ordering: .sequentiallyConsistent) >> 32 == seen { pthread_cond_wait(&wake, &mutex) }
