@@ -46,12 +46,16 @@ public final class Adam: Optimizer {
         g.data.withUnsafeBufferPointer { pg in
           m[i].withUnsafeMutableBufferPointer { pm in
             v[i].withUnsafeMutableBufferPointer { pv in
-              for k in 0..<pp.count {
-                let grad = pg[k] + wd * pp[k]
-                pm[k] = b1 * pm[k] + (1 - b1) * grad
-                pv[k] = b2 * pv[k] + (1 - b2) * grad * grad
-                // PyTorch: p -= lr/c1 · m / (√v/√c2 + eps)
-                pp[k] -= (lr / c1) * pm[k] / (pv[k].squareRoot() / sc2 + eps)
+              // Large tensors in slices of 16 K elements across the threads.
+              let slice = 1 << 14, count = pp.count
+              parallelFor((count + slice - 1) / slice, cost: 8 * slice) { part in
+                for k in (part * slice)..<min(count, (part + 1) * slice) {
+                  let grad = pg[k] + wd * pp[k]
+                  pm[k] = b1 * pm[k] + (1 - b1) * grad
+                  pv[k] = b2 * pv[k] + (1 - b2) * grad * grad
+                  // PyTorch: p -= lr/c1 · m / (√v/√c2 + eps)
+                  pp[k] -= (lr / c1) * pm[k] / (pv[k].squareRoot() / sc2 + eps)
+                }
               }
             }
           }

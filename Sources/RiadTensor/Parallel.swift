@@ -25,7 +25,7 @@ import Glibc
 /// when the work is large enough to pay for it (`cost` is a rough count of
 /// scalar operations per item).
 @inline(__always)
-func parallelFor(_ count: Int, cost: Int = 1 << 16, _ body: (Int) -> Void) {
+public func parallelFor(_ count: Int, cost: Int = 1 << 16, _ body: (Int) -> Void) {
   let threads = workerThreads
   if threads <= 1 || count <= 1 || count * cost < 1 << 15 {
     for i in 0..<count { body(i) }
