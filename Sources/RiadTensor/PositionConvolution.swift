@@ -1,7 +1,7 @@
 import RiadKernels
 
-/// Same convolutions of small images with many channels (the U-Net's 8² and
-/// 4² levels), through RiadKernels' position-major kernels.
+/// Same convolutions of small images with many channels (the U-Net's levels
+/// of 16² and 8² at batch 8), through RiadKernels' position-major kernels.
 ///
 /// At 8×8, `SamePlanes` would compute 81 positions for 64 pixels. Here the
 /// batch is laid out *position-major* in the same banded geometry (every
