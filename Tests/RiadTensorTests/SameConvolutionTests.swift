@@ -44,28 +44,16 @@ final class SameConvolutionTests: XCTestCase {
     assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
   }
 
-  /// PyTorch's 3×3, padding 1 case (2 × 3 × 6 × 6 into 4 channels) through the kernels.
+  /// PyTorch's 3×3 padding-1 convolution through the plane kernels, and its
+  /// 4×4 stride-2 convolution and transposed convolution through the phases.
   func testGoldenThroughKernels() throws {
-    let g = try Golden("conv2d_k3_s1_p1")
     try withPolicy(.planes) {
-      let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
-      let y = try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
-      assertClose(y, g.output("y"), atol: g.tolerance, "y")
-      try (y * g.input("gy")).sum().backward()
-      assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "gx")
-      assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "gw")
-      assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "gb")
-    }
-  }
-
-  /// PyTorch's 4×4 stride-2 convolution and transposed convolution through the phase kernels.
-  func testStridedGoldenThroughKernels() throws {
-    try withPolicy(.planes) {
-      for name in ["conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
+      for name in ["conv2d_k3_s1_p1", "conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
         let g = try Golden(name)
         let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
-        let y = name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
-                                         : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
+        let y = name == "conv2d_k3_s1_p1" ? try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+          : name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
+          : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
         assertClose(y, g.output("y"), atol: g.tolerance, "\(name) y")
         try (y * g.input("gy")).sum().backward()
         assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "\(name) gx")
