@@ -172,16 +172,13 @@ extension Tensor {
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, o, ho, wo], data: y).record("conv2d", inputs) { gy in
-      // The kernel paths write every element of gx; col2im adds into it.
-      var gx: [Float]? = nil
-      if x.requiresGrad {
-        if case .im2col = path { gx = [Float](repeating: 0, count: x.count) } else { gx = makeFloats(x.count) { _ in } }
-      }
+      var gx: [Float]? = !x.requiresGrad ? nil
+        : path.writesInFull ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
       gy.data.withUnsafeBufferPointer { pg in
         x.data.withUnsafeBufferPointer { px in
           w.data.withUnsafeBufferPointer { pw in
-            if case .im2col = path {} else {
+            if path.writesInFull {
               withOptionalPointer(&gx) { pgx in
                 withOptionalPointer(&gw) { pgw in
                   switch path {

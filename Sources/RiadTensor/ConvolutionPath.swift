@@ -34,6 +34,13 @@ public var convolutionKernelsAvailable: Bool { KernelSupport.isAvailable }
 enum ConvolutionPath {
   case im2col, planes, positions
   case phases(PhaseConvolution)
+
+  /// The kernel paths write every element of their results; im2col's col2im
+  /// adds into zeros.
+  var writesInFull: Bool {
+    if case .im2col = self { return false }
+    return true
+  }
 }
 
 /// Chooses the implementation for a convolution of geometry `g` over `n`

@@ -67,13 +67,15 @@ final class WorkerPool: @unchecked Sendable {
   private let sleepers = Atomic<Int>(0)
   private let chunks = Atomic<Int>(0)
   private var job: ((Int) -> Void)? = nil
-  private var mutex = pthread_mutex_t()
-  private var wake = pthread_cond_t()
+  // Heap cells: pthread objects must not move, which Swift promises only
+  // for memory it does not manage.
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
   private var started = 0
 
   private init() {
-    pthread_mutex_init(&mutex, nil)
-    pthread_cond_init(&wake, nil)
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(wake, nil)
   }
 
   /// Runs `body(c)` for every c in 0..<count across the threads; false
@@ -90,9 +92,9 @@ final class WorkerPool: @unchecked Sendable {
       let generation = (state.load(ordering: .relaxed) >> 32) + 1
       state.store(generation << 32, ordering: .sequentiallyConsistent)
       if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
-        pthread_mutex_lock(&mutex)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
       }
       claimChunks(generation)
       while finished.load(ordering: .acquiring) < count {}
@@ -138,11 +140,11 @@ final class WorkerPool: @unchecked Sendable {
       while state.load(ordering: .acquiring) >> 32 == seen {
         spins += 1
         if spins < spinLimit { continue }
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         sleepers.add(1, ordering: .sequentiallyConsistent)
-        while state.load(ordering: .sequentiallyConsistent) >> 32 == seen { pthread_cond_wait(&wake, &mutex) }
+        while state.load(ordering: .sequentiallyConsistent) >> 32 == seen { pthread_cond_wait(wake, mutex) }
         sleepers.subtract(1, ordering: .sequentiallyConsistent)
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
       }
       seen = state.load(ordering: .acquiring) >> 32
       if index < workerThreads - 1 { claimChunks(seen) }
