@@ -78,7 +78,9 @@ extension Tensor {
     // x̂ = (x − μ)·s is recomputed from x rather than stored. The rule reads
     // the output (for ReLU's mask): unowned, or out → node → rule → out is a cycle.
     return out.record(relu ? "batch_norm_relu" : "batch_norm", inputs) { [unowned out] g in
-      var gw = [Float](repeating: 0, count: c), gb = [Float](repeating: 0, count: c)
+      // Per-channel sums: written through pointers, one channel per thread.
+      let gw = UnsafeMutableBufferPointer<Float>.allocate(capacity: c), gb = UnsafeMutableBufferPointer<Float>.allocate(capacity: c)
+      defer { gw.deallocate(); gb.deallocate() }
       let gx = makeFloats(x.count) { pgx in
         g.data.withUnsafeBufferPointer { pg in
           x.data.withUnsafeBufferPointer { px in
@@ -107,8 +109,8 @@ extension Tensor {
         }
       }
       var grads: [Tensor?] = [Tensor(shape: x.shape, data: gx)]
-      if weight != nil { grads.append(Tensor(shape: [c], data: gw)) }
-      if bias != nil { grads.append(Tensor(shape: [c], data: gb)) }
+      if weight != nil { grads.append(Tensor(shape: [c], data: Array(gw))) }
+      if bias != nil { grads.append(Tensor(shape: [c], data: Array(gb))) }
       return grads
     }
   }
