@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
   var out: String = "riad-out"
   @Option(help: "Seed of the global random generator.")
   var seed: Int = 0
-  @Option(help: "Worker threads (riad's loops and OpenBLAS).")
+  @Option(help: "Worker threads for riad's parallel loops and convolutions (default: one per core).")
   var threads: Int?
 
   func validate() throws {
