@@ -107,7 +107,7 @@ struct Bench: ParsableCommand {
     let a = Tensor.rand([n, n], using: &rng), b = Tensor.rand([n, n], using: &rng)
     let gemm = try time { _ = try Tensor.matmul(a, b) }
     print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
-    print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s")
+    print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s  path")
     var totalF = 0.0, totalB = 0.0, flopsF = 0.0
     for l in unetLayers() {
       let x = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng).asParameter()
@@ -125,8 +125,10 @@ struct Bench: ParsableCommand {
       let macs = l.macs(batch)
       totalF += tf; totalB += tb; flopsF += 2 * macs
       let shape = "\(l.cin)→\(l.cout) \(l.transposed ? "T" : "")\(l.kernel)×\(l.kernel)/\(l.stride) at \(l.side)²"
+      let path = Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: l.transposed ? 2 : l.stride,
+                                                  padding: 1, transposed: l.transposed)
       print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
-            + String(format: "%8.1f %17.1f", 2 * macs / tf / 1e9, 4 * macs / tb / 1e9))
+            + String(format: "%8.1f %17.1f  ", 2 * macs / tf / 1e9, 4 * macs / tb / 1e9) + path)
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
                  totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, 2 * flopsF / totalB / 1e9))

@@ -82,3 +82,31 @@ func forEachImageChunk(_ n: Int, floatsPerImage: Int, _ body: (Int, Int) -> Void
   let chunk = max(1, min(n, convolutionPlaneBudget / max(1, floatsPerImage)))
   for first in stride(from: 0, to: n, by: chunk) { body(first, min(chunk, n - first)) }
 }
+
+extension Tensor {
+  /// The implementation `conv2d` (or, `transposed`, `conv_transpose2d`)
+  /// takes for an input of shape `input` and a weight of shape `weight`:
+  /// "planes", "phases", "positions" or "im2col" (`riad bench --layers`
+  /// prints it for every layer of the U-Net).
+  public static func convolutionImplementation(input: [Int], weight: [Int], stride: Int, padding: Int,
+                                               transposed: Bool = false) -> String {
+    guard input.count == 4, weight.count == 4, stride >= 1 else { return "im2col" }
+    let (n, h, w, kh, kw) = (input[0], input[2], input[3], weight[2], weight[3])
+    let path: ConvolutionPath
+    if transposed {
+      let ho = (h - 1) * stride - 2 * padding + kh, wo = (w - 1) * stride - 2 * padding + kw
+      let g = ConvGeometry(c: weight[1], h: ho, w: wo, kh: kh, kw: kw, stride: stride, pad: padding, ho: h, wo: w)
+      if case .phases(let phase) = convolutionPath(g, n: n, out: input[1]) { path = .phases(phase) } else { path = .im2col }
+    } else {
+      let ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1
+      let g = ConvGeometry(c: input[1], h: h, w: w, kh: kh, kw: kw, stride: stride, pad: padding, ho: ho, wo: wo)
+      path = convolutionPath(g, n: n, out: weight[0])
+    }
+    switch path {
+    case .im2col: return "im2col"
+    case .planes: return "planes"
+    case .positions: return "positions"
+    case .phases: return "phases"
+    }
+  }
+}

@@ -173,4 +173,22 @@ final class SameConvolutionTests: XCTestCase {
       try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: 1)) }
     }
   }
+
+  /// The automatic policy's choice for the U-Net's layers (batch 8, 64²,
+  /// base 16), as docs/performance.md describes it; im2col alone when asked.
+  func testAutomaticChoiceForTheUNetLayers() {
+    func path(_ x: [Int], _ w: [Int], stride: Int = 1, transposed: Bool = false) -> String {
+      Tensor.convolutionImplementation(input: x, weight: w, stride: stride, padding: 1, transposed: transposed)
+    }
+    XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
+    XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
+    XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions")
+    XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "positions")
+    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "im2col")
+    XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
+    XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "im2col")
+    XCTAssertEqual(path([8, 32, 32, 32], [32, 16, 4, 4], stride: 2, transposed: true), "phases")
+    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "im2col")
+    withPolicy(.im2col) { XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "im2col") }
+  }
 }
