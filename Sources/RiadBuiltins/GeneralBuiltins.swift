@@ -117,7 +117,8 @@ extension Session {
         if values.count == 1, case .tensor(let t) = values[0] {
           let d = try a.optionalInt("dim")
           let r = isMax ? try t.max(dim: d) : try t.min(dim: d)
-          return d == nil ? num(Double(r.data[0])) : .tensor(r)
+          // A number, unless autograd tracks it (as sum and mean).
+          return d == nil && !r.requiresGrad ? num(Double(r.data[0])) : .tensor(r)
         }
         var items = values
         if values.count == 1, case .list(let l) = values[0] { items = l.items }

@@ -116,23 +116,25 @@ public enum Synthetic {
     }
     let dark = rng.nextUniform() < 0.5
     let tint: (Float, Float, Float) = (0.25 + 0.5 * rng.nextUniform(), 0.1 * rng.nextUniform(), 0.3 * rng.nextUniform())
-    for y in 0..<n {
-      for x in 0..<n where inside(x, y) {
-        mask[y * n + x] = 1
-        for c in 0..<3 {
-          let i = c * n * n + y * n + x
-          let old = img.data[i]
-          let new: Float
-          switch kind {
-          case "scratch": new = dark ? old * 0.25 : min(1, old * 0.3 + 0.75)
-          case "spot": new = dark ? 0.08 + 0.05 * Float(c) : 0.92 - 0.05 * Float(c)
-          case "missing": new = 0.5 * (c == 0 ? 0.9 : 1)
-          default: new = min(1, old * 0.5 + [tint.0, tint.1, tint.2][c] + 0.15)
+    img.update { pixels in
+      for y in 0..<n {
+        for x in 0..<n where inside(x, y) {
+          mask[y * n + x] = 1
+          for c in 0..<3 {
+            let i = c * n * n + y * n + x
+            let old = pixels[i]
+            let new: Float
+            switch kind {
+            case "scratch": new = dark ? old * 0.25 : min(1, old * 0.3 + 0.75)
+            case "spot": new = dark ? 0.08 + 0.05 * Float(c) : 0.92 - 0.05 * Float(c)
+            case "missing": new = 0.5 * (c == 0 ? 0.9 : 1)
+            default: new = min(1, old * 0.5 + [tint.0, tint.1, tint.2][c] + 0.15)
+            }
+            // A changed pixel must differ visibly from the texture.
+            pixels[i] = abs(new - old) < 0.02 ? (old > 0.5 ? old - 0.2 : old + 0.2) : new
           }
-          // A changed pixel must differ visibly from the texture.
-          img.data[i] = abs(new - old) < 0.02 ? (old > 0.5 ? old - 0.2 : old + 0.2) : new
         }
-      }
+    }
     }
     return Tensor(shape: [1, n, n], data: mask)
   }

@@ -3,17 +3,40 @@ import RiadTensor
 
 /// Variables of one scope. Blocks share their function's scope; each call
 /// gets a new one whose parent is the scope the function was defined in.
+///
+/// A function stored in the scope it closes over (`fn g() {…}` inside a
+/// function, or `h = fn() {…}` there) would make a reference cycle, scope →
+/// function → scope, and keep the whole scope (its tensors too) alive for
+/// ever. Such a function is stored holding its scope weakly, and every read
+/// hands out one that holds it strongly: the scope lives exactly as long as
+/// someone outside it can reach it.
 public final class Environment {
-  var vars: [String: Value] = [:]
+  private var slots: [String: Value] = [:]
   let parent: Environment?
 
   init(parent: Environment?) { self.parent = parent }
 
   var isGlobal: Bool { parent == nil }
 
+  /// This scope's own variable `name` (not its parents').
+  subscript(local name: String) -> Value? {
+    get {
+      guard let v = slots[name] else { return nil }
+      if case .function(let c) = v, c.holdsScopeWeakly { return .function(c.holdingScope(self)) }
+      return v
+    }
+    set {
+      if let newValue, case .function(let c) = newValue, c.env === self {
+        slots[name] = .function(c.holdingScopeWeakly())
+      } else {
+        slots[name] = newValue
+      }
+    }
+  }
+
   public func lookup(_ name: String) -> Value? {
     var e: Environment? = self
-    while let env = e { if let v = env.vars[name] { return v }; e = env.parent }
+    while let env = e { if let v = env[local: name] { return v }; e = env.parent }
     return nil
   }
 
@@ -23,22 +46,23 @@ public final class Environment {
   func assign(_ name: String, _ value: Value) {
     var e: Environment? = self
     while let env = e, !env.isGlobal {
-      if env.vars[name] != nil { env.vars[name] = value; return }
+      if env.slots[name] != nil { env[local: name] = value; return }
       e = env.parent
     }
-    vars[name] = value
+    self[local: name] = value
   }
 
   /// Sets a variable in this scope directly.
-  public func assignGlobal(_ name: String, _ value: Value) { vars[name] = value }
+  public func assignGlobal(_ name: String, _ value: Value) { self[local: name] = value }
 
   /// Removes every variable of this scope (`:reset`).
-  public func clear() { vars.removeAll() }
+  public func clear() { slots.removeAll() }
 
+  /// The names visible from this scope, sorted.
   public var names: [String] {
     var all = Set<String>()
     var e: Environment? = self
-    while let env = e { all.formUnion(env.vars.keys); e = env.parent }
+    while let env = e { all.formUnion(env.slots.keys); e = env.parent }
     return all.sorted()
   }
 }
@@ -87,7 +111,7 @@ public final class Interpreter {
       for stmt in program {
         let v = try execute(stmt, globals)
         if let echo, case .expression = stmt.kind, !v.isNil {
-          globals.vars["ans"] = v
+          globals[local: "ans"] = v
           echo(v)
         }
       }
@@ -128,7 +152,7 @@ public final class Interpreter {
       try assign(target, op, valueExpr, env)
       return .none
     case .function(let decl):
-      env.vars[decl.name] = .function(Closure(decl, env))
+      env[local: decl.name] = .function(Closure(decl, env))
       return .none
     case .returnStmt(let e):
       throw ControlFlow.returning(try e.map { try evaluate($0, env) } ?? .none)
@@ -487,19 +511,19 @@ public final class Interpreter {
       throw ScriptError(.runtime, "'\(decl.name)' takes \(decl.params.count) argument\(decl.params.count == 1 ? "" : "s"), got \(positional.count)", at: range)
     }
     let local = Environment(parent: c.env)
-    for (p, v) in zip(decl.params, positional) { local.vars[p.name] = v }
+    for (p, v) in zip(decl.params, positional) { local[local: p.name] = v }
     for (n, v, r) in named {
       guard decl.params.contains(where: { $0.name == n }) else {
         throw ScriptError(.runtime, "unknown argument '\(n)' to '\(decl.name)'" + didYouMean(n, decl.params.map(\.name)), at: r)
       }
-      if local.vars[n] != nil { throw ScriptError(.runtime, "argument '\(n)' to '\(decl.name)' given twice", at: r) }
-      local.vars[n] = v
+      if local[local: n] != nil { throw ScriptError(.runtime, "argument '\(n)' to '\(decl.name)' given twice", at: r) }
+      local[local: n] = v
     }
-    for p in decl.params where local.vars[p.name] == nil {
+    for p in decl.params where local[local: p.name] == nil {
       guard let d = p.defaultValue else {
         throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(decl.name)'", at: range)
       }
-      local.vars[p.name] = try evaluate(d, local)
+      local[local: p.name] = try evaluate(d, local)
     }
     depth += 1
     let savedStatement = currentStatement

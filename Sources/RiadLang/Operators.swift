@@ -39,8 +39,7 @@ enum Operators {
     case "/": return .number(x / y)
     case "%":
       guard y != 0 else { throw BuiltinError("modulo by zero") }
-      let r = fmod(x, y)
-      return .number(r != 0 && (r < 0) != (y < 0) ? r + y : r)   // sign of the divisor, as Python
+      return .number(Scalar.mod(x, y))   // the sign of the divisor, as Python
     case "^": return .number(pow(x, y))
     case "==": return .bool(x == y)
     case "!=": return .bool(x != y)
@@ -54,15 +53,12 @@ enum Operators {
   }
 
   static let tensorOps: [String: BinaryOp] = [
-    "+": .add, "-": .sub, "*": .mul, "/": .div, "^": .pow,
+    "+": .add, "-": .sub, "*": .mul, "/": .div, "%": .mod, "^": .pow,
     "==": .eq, "!=": .ne, "<": .lt, "<=": .le, ">": .gt, ">=": .ge,
   ]
 
   static func tensors(_ op: String, _ a: Tensor, _ b: Tensor) throws -> Value {
     if op == "@" { return .tensor(try Tensor.matmul(a, b)) }
-    if op == "%" {
-      return .tensor(try Tensor.binary(a, b, .sub) - (try Tensor.binary(a, b, .div)).unary(.floor) * b)
-    }
     guard let t = tensorOps[op] else { throw BuiltinError("cannot apply '\(op)' to tensors") }
     return .tensor(try Tensor.binary(a, b, t))
   }

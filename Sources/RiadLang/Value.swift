@@ -47,11 +47,27 @@ public final class RecordBox {
   public var pairs: [(String, Value)] { keys.map { ($0, values[$0]!) } }
 }
 
-/// A user function with the environment it closes over.
+/// A user function with the environment it closes over. Inside that
+/// environment's own variables it holds the environment weakly (see
+/// `Environment`); everywhere else strongly.
 public final class Closure {
   public let decl: FunctionDecl
-  let env: Environment
-  init(_ decl: FunctionDecl, _ env: Environment) { self.decl = decl; self.env = env }
+  private let strongScope: Environment?
+  private weak var weakScope: Environment?
+
+  init(_ decl: FunctionDecl, _ env: Environment) { self.decl = decl; strongScope = env; weakScope = nil }
+  private init(_ decl: FunctionDecl, weakly env: Environment) { self.decl = decl; strongScope = nil; weakScope = env }
+
+  /// The scope the function was defined in. A weak closure is only ever
+  /// read out of that scope, so the scope is alive whenever this is asked.
+  var env: Environment { strongScope ?? weakScope! }
+
+  var holdsScopeWeakly: Bool { strongScope == nil }
+  func holdingScopeWeakly() -> Closure { holdsScopeWeakly ? self : Closure(decl, weakly: env) }
+  func holdingScope(_ scope: Environment) -> Closure { Closure(decl, scope) }
+
+  /// The same function: the same declaration closing over the same scope.
+  public func isSame(as other: Closure) -> Bool { decl === other.decl && env === other.env }
 }
 
 /// Every value a riad program can hold.
@@ -119,7 +135,7 @@ public func valuesEqual(_ a: Value, _ b: Value) -> Bool {
     return x === y || (x.keys == y.keys && x.keys.allSatisfy { valuesEqual(x[$0]!, y[$0]!) })
   case let (.range(a1, b1), .range(a2, b2)): return a1 == a2 && b1 == b2
   case let (.tensor(x), .tensor(y)): return x === y || (x.shape == y.shape && x.data == y.data)
-  case let (.function(x), .function(y)): return x === y
+  case let (.function(x), .function(y)): return x.isSame(as: y)
   case let (.builtin(x), .builtin(y)): return x.name == y.name
   case let (.host(x), .host(y)): return x === y
   default: return false

@@ -42,7 +42,7 @@ public final class Adam: Optimizer {
     let sc2 = c2.squareRoot()
     for (i, p) in parameters.enumerated() {
       guard let g = p.grad else { continue }
-      p.data.withUnsafeMutableBufferPointer { pp in
+      p.update { pp in
         g.data.withUnsafeBufferPointer { pg in
           m[i].withUnsafeMutableBufferPointer { pm in
             v[i].withUnsafeMutableBufferPointer { pv in
@@ -84,10 +84,12 @@ public final class SGD: Optimizer {
   public func step() {
     for (i, p) in parameters.enumerated() {
       guard let g = p.grad else { continue }
-      for k in 0..<p.count {
-        var d = g.data[k] + weightDecay * p.data[k]
-        if momentum != 0 { velocity[i][k] = momentum * velocity[i][k] + d; d = velocity[i][k] }
-        p.data[k] -= learningRate * d
+      p.update { pp in
+        for k in 0..<pp.count {
+          var d = g.data[k] + weightDecay * pp[k]
+          if momentum != 0 { velocity[i][k] = momentum * velocity[i][k] + d; d = velocity[i][k] }
+          pp[k] -= learningRate * d
+        }
       }
     }
   }

@@ -52,9 +52,9 @@ extension Tensor {
       }
     }
     if training, let rm = runningMean, let rv = runningVar {
-      for ch in 0..<c {
-        rm.data[ch] = (1 - momentum) * rm.data[ch] + momentum * mean[ch]
-        rv.data[ch] = (1 - momentum) * rv.data[ch] + momentum * Float(batchVar[ch] * Double(m) / Double(m - 1))
+      rm.update { r in for ch in 0..<c { r[ch] = (1 - momentum) * r[ch] + momentum * mean[ch] } }
+      rv.update { r in
+        for ch in 0..<c { r[ch] = (1 - momentum) * r[ch] + momentum * Float(batchVar[ch] * Double(m) / Double(m - 1)) }
       }
     }
     let w = weight?.data, b = bias?.data
@@ -65,7 +65,7 @@ extension Tensor {
           for i in 0..<n {
             let row = px.baseAddress! + (i * c + ch) * p, out = py.baseAddress! + (i * c + ch) * p
             if relu {
-              for k in 0..<p { out[k] = Swift.max(0, a * ((row[k] - mu) * s) + shift) }
+              for k in 0..<p { out[k] = Scalar.relu(a * ((row[k] - mu) * s) + shift) }
             } else {
               for k in 0..<p { out[k] = a * ((row[k] - mu) * s) + shift }
             }
@@ -77,7 +77,7 @@ extension Tensor {
     let out = Tensor(shape: x.shape, data: y)
     // x̂ = (x − μ)·s is recomputed from x rather than stored. The rule reads
     // the output (for ReLU's mask): unowned, or out → node → rule → out is a cycle.
-    return out.record(relu ? "batch_norm_relu" : "batch_norm", inputs) { [unowned out] g in
+    return out.record(relu ? "batch_norm_relu" : "batch_norm", inputs, reads: relu ? [.inputs, .output] : .inputs) { [unowned out] g in
       // Per-channel sums: written through pointers, one channel per thread.
       let gw = UnsafeMutableBufferPointer<Float>.allocate(capacity: c), gb = UnsafeMutableBufferPointer<Float>.allocate(capacity: c)
       defer { gw.deallocate(); gb.deallocate() }

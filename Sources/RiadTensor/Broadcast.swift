@@ -25,14 +25,19 @@ enum Broadcast {
     return strides
   }
 
-  /// Applies `f` elementwise over the broadcast of `a` and `b`.
+  /// Applies `f` elementwise over the broadcast of `a` and `b` to `out`
+  /// (which must be `shape(a.shape, b.shape)`). An operand with as many
+  /// elements as `out` is not stretched, so it is read in order; one with a
+  /// single element is read once; anything else takes the odometer loop.
   @inline(__always)
   static func zip(_ a: Tensor, _ b: Tensor, _ out: [Int], _ f: (Float, Float) -> Float) -> [Float] {
     let n = out.product
+    // Invariant: every branch writes po[0..<n] exactly once.
     return makeFloats(n) { po in
     a.data.withUnsafeBufferPointer { pa in
       b.data.withUnsafeBufferPointer { pb in
-          if a.shape == b.shape {
+          if n == 0 { return }
+          if a.count == n && b.count == n {
             for i in 0..<n { po[i] = f(pa[i], pb[i]) }
           } else if b.count == 1 && a.count == n {
             let y = pb[0]
@@ -107,5 +112,17 @@ enum Broadcast {
       }
     }
     return Tensor(shape: shape, data: result)
+  }
+}
+
+extension Broadcast {
+  /// Repeats `t` along its extent-1 (or missing) dimensions to `shape`,
+  /// which `t` must broadcast to (no autograd).
+  static func expand(_ t: Tensor, to shape: [Int]) -> Tensor {
+    if t.shape == shape { return t }
+    if t.count == shape.product { return Tensor(shape: shape, data: t.data) }
+    // A one-element operand of full rank reads as zero strides everywhere.
+    let anchor = Tensor(shape: [Int](repeating: 1, count: shape.count), data: [0])
+    return Tensor(shape: shape, data: zip(anchor, t, shape) { $1 })
   }
 }

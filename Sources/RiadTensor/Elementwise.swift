@@ -2,7 +2,7 @@ import Foundation
 
 /// Binary elementwise operations with NumPy broadcasting.
 public enum BinaryOp: String, CaseIterable {
-  case add = "+", sub = "-", mul = "*", div = "/", pow = "^"
+  case add = "+", sub = "-", mul = "*", div = "/", mod = "%", pow = "^"
   case maximum = "maximum", minimum = "minimum"
   case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
 
@@ -16,10 +16,35 @@ public enum UnaryOp: String, CaseIterable {
   case neg, exp, log, sqrt, abs, relu, sigmoid, tanh, square, floor, ceil, round
 }
 
+/// The scalar rules shared by tensors and by the language's numbers, with
+/// NumPy's and PyTorch's answers at the edges: NaN in, NaN out.
+public enum Scalar {
+  /// Python's `%`: the remainder takes the sign of the divisor (floored
+  /// division), NaN for a zero divisor; `np.mod` and `torch.remainder`.
+  @inline(__always)
+  public static func mod<T: BinaryFloatingPoint>(_ a: T, _ b: T) -> T {
+    let r = a.truncatingRemainder(dividingBy: b)
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r
+  }
+
+  /// `max(a, b)` that propagates NaN (`np.maximum`, `torch.maximum`).
+  @inline(__always)
+  public static func maximum(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : (a < b ? b : a) }
+
+  /// `min(a, b)` that propagates NaN (`np.minimum`, `torch.minimum`).
+  @inline(__always)
+  public static func minimum(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : (b < a ? b : a) }
+
+  /// max(x, 0), NaN kept (`torch.relu`).
+  @inline(__always)
+  public static func relu(_ x: Float) -> Float { x < 0 ? 0 : x }
+}
+
 extension Tensor {
   // MARK: - Binary
 
-  /// `a op b` elementwise, broadcasting as NumPy does. Comparisons give 0/1.
+  /// `a op b` elementwise, broadcasting as NumPy does. Comparisons give 0/1
+  /// (false wherever NaN takes part, except `!=`).
   public static func binary(_ a: Tensor, _ b: Tensor, _ op: BinaryOp) throws -> Tensor {
     guard let out = Broadcast.shape(a.shape, b.shape) else {
       throw TensorError("'\(op.rawValue)': shapes \(a.shape.shapeString) and \(b.shape.shapeString) do not broadcast")
@@ -30,9 +55,10 @@ extension Tensor {
     case .sub: values = Broadcast.zip(a, b, out, -)
     case .mul: values = Broadcast.zip(a, b, out, *)
     case .div: values = Broadcast.zip(a, b, out, /)
+    case .mod: values = Broadcast.zip(a, b, out) { Scalar.mod($0, $1) }
     case .pow: values = Broadcast.zip(a, b, out) { Foundation.pow($0, $1) }
-    case .maximum: values = Broadcast.zip(a, b, out) { Swift.max($0, $1) }
-    case .minimum: values = Broadcast.zip(a, b, out) { Swift.min($0, $1) }
+    case .maximum: values = Broadcast.zip(a, b, out, Scalar.maximum)
+    case .minimum: values = Broadcast.zip(a, b, out, Scalar.minimum)
     case .eq: values = Broadcast.zip(a, b, out) { $0 == $1 ? 1 : 0 }
     case .ne: values = Broadcast.zip(a, b, out) { $0 != $1 ? 1 : 0 }
     case .lt: values = Broadcast.zip(a, b, out) { $0 < $1 ? 1 : 0 }
@@ -43,9 +69,15 @@ extension Tensor {
     let y = Tensor(shape: out, data: values)
     if op.isComparison { return y }
     let (sa, sb) = (a.shape, b.shape)
+    let reads: GradReads
+    switch op {
+    case .add, .sub, .mod: reads = []
+    case .div, .pow: reads = [.inputs, .output]
+    default: reads = .inputs
+    }
     // The rules read the output y: capture it unowned, or y → node → rule → y
     // would be a cycle that keeps every graph alive.
-    return y.record(op.rawValue, [a, b]) { [unowned y] g in
+    return y.record(op.rawValue, [a, b], reads: reads) { [unowned y] g in
       func down(_ t: Tensor, _ s: [Int]) -> Tensor { Broadcast.reduce(t, to: s) }
       func z(_ x: Tensor, _ y: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         Tensor(shape: out, data: Broadcast.zip(x, y, out, f))
@@ -55,6 +87,10 @@ extension Tensor {
       case .add: return [down(g, sa), down(g, sb)]
       // d(a-b) = g, -g
       case .sub: return [down(g, sa), down(g.map { -$0 }, sb)]
+      // a mod b = a − b·⌊a/b⌋: g, −g·⌊a/b⌋ (torch.remainder's rule)
+      case .mod:
+        let gb = b.requiresGrad ? down(z(g, z(a, b) { ($0 / $1).rounded(.down) }) { -$0 * $1 }, sb) : nil
+        return [a.requiresGrad ? down(g, sa) : nil, gb]
       // d(a*b) = g*b, g*a
       case .mul: return [a.requiresGrad ? down(z(g, b, *), sa) : nil,
                          b.requiresGrad ? down(z(g, a, *), sb) : nil]
@@ -62,16 +98,20 @@ extension Tensor {
       case .div:
         let gb = b.requiresGrad ? down(z(z(g, y, *), b) { -$0 / $1 }, sb) : nil
         return [a.requiresGrad ? down(z(g, b, /), sa) : nil, gb]
-      // d(a^b) = g*b*a^(b-1), g*y*ln(a)
+      // d(a^b) = g*b*a^(b-1), g*y*ln(a); PyTorch's conventions where these
+      // are 0·∞: no gradient to a when b = 0, none to b when a = 0 and b ≥ 0.
       case .pow:
         let ga = a.requiresGrad
-          ? down(z(g, z(a, b) { $1 * Foundation.pow($0, $1 - 1) }, *), sa) : nil
-        let gb = b.requiresGrad ? down(z(z(g, y, *), a) { $0 * Foundation.log($1) }, sb) : nil
+          ? down(z(g, z(a, b) { $1 == 0 ? 0 : $1 * Foundation.pow($0, $1 - 1) }, *), sa) : nil
+        let gb = b.requiresGrad
+          ? down(z(z(g, y, *), z(a, b) { $0 == 0 && $1 >= 0 ? 0 : Foundation.log($0) }, *), sb) : nil
         return [ga, gb]
-      // the gradient goes to the larger (smaller) operand; ties go to a
+      // the gradient goes to the larger (smaller) operand; a tie splits it
+      // in half (torch.maximum's rule)
       case .maximum, .minimum:
-        let pickA = z(a, b) { op == .maximum ? ($0 >= $1 ? 1 : 0) : ($0 <= $1 ? 1 : 0) }
-        return [down(z(g, pickA, *), sa), down(z(g, pickA) { $0 * (1 - $1) }, sb)]
+        let share = z(a, b) { x, y in x == y ? 0.5 : ((op == .maximum ? x > y : x < y) ? 1 : 0) }
+        return [a.requiresGrad ? down(z(g, share, *), sa) : nil,
+                b.requiresGrad ? down(z(g, share) { $0 * (1 - $1) }, sb) : nil]
       default: return [nil, nil]
       }
     }
@@ -101,7 +141,7 @@ extension Tensor {
     case .log: y = map { Foundation.log($0) }
     case .sqrt: y = map { $0.squareRoot() }
     case .abs: y = map { Swift.abs($0) }
-    case .relu: y = map { $0 > 0 ? $0 : 0 }
+    case .relu: y = map(Scalar.relu)
     case .sigmoid: y = map { 1 / (1 + Foundation.exp(-$0)) }
     case .tanh: y = map { Foundation.tanh($0) }
     case .square: y = map { $0 * $0 }
@@ -109,7 +149,13 @@ extension Tensor {
     case .ceil: return map { $0.rounded(.up) }
     case .round: return map { $0.rounded(.toNearestOrEven) }
     }
-    return y.record(op.rawValue, [x]) { [unowned y] g in
+    let reads: GradReads
+    switch op {
+    case .neg: reads = []
+    case .exp, .sqrt, .sigmoid, .tanh: reads = .output
+    default: reads = .inputs
+    }
+    return y.record(op.rawValue, [x], reads: reads) { [unowned y] g in
       switch op {
       case .neg: return [g.map { -$0 }]
       case .exp: return [g.zipMap(y) { $0 * $1 }]                       // e^x
@@ -133,10 +179,11 @@ extension Tensor {
   public func sqrt() -> Tensor { unary(.sqrt) }
   public func square() -> Tensor { unary(.square) }
 
-  /// Limits every element to [lo, hi]; the gradient passes where it was inside.
+  /// Limits every element to [lo, hi] (NaN stays NaN); the gradient passes
+  /// where it was inside.
   public func clamp(_ lo: Float, _ hi: Float) -> Tensor {
     let x = self
-    return map { Swift.min(Swift.max($0, lo), hi) }.record("clamp", [x]) { g in
+    return map { v in let c = v < lo ? lo : v; return c > hi ? hi : c }.record("clamp", [x]) { g in
       [g.zipMap(x) { $1 >= lo && $1 <= hi ? $0 : 0 }]
     }
   }

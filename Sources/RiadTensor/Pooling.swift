@@ -37,7 +37,7 @@ extension Tensor {
         }
       }
     }
-    return Tensor(shape: [shape[0], shape[1], ho, wo], data: y).record("avg_pool2d", [x]) { g in
+    return Tensor(shape: [shape[0], shape[1], ho, wo], data: y).record("avg_pool2d", [x], reads: []) { g in
       var gx = [Float](repeating: 0, count: x.count)
       g.data.withUnsafeBufferPointer { pg in
         gx.withUnsafeMutableBufferPointer { pgx in
@@ -51,7 +51,8 @@ extension Tensor {
     }
   }
 
-  /// Maximum over k×k windows; the gradient goes to the first maximum.
+  /// Maximum over k×k windows; the gradient goes to the first maximum. A
+  /// window holding NaN gives NaN (and its gradient goes to that NaN).
   public func maxPool2d(_ k: Int, stride: Int? = nil) throws -> Tensor {
     let s = stride ?? k
     let (np, h, w) = try planes("max_pool2d")
@@ -68,14 +69,14 @@ extension Tensor {
           var best = -Float.infinity, at = (oy * s) * w + ox * s
           for i in 0..<k { for j in 0..<k {
             let idx = (oy * s + i) * w + ox * s + j
-            if src[idx] > best { best = src[idx]; at = idx }
+            if src[idx] > best || (src[idx].isNaN && !best.isNaN) { best = src[idx]; at = idx }
           } }
           y[(pl * ho + oy) * wo + ox] = best; arg[(pl * ho + oy) * wo + ox] = pl * h * w + at
         } }
       }
     }
     let x = self
-    return Tensor(shape: [shape[0], shape[1], ho, wo], data: y).record("max_pool2d", [x]) { g in
+    return Tensor(shape: [shape[0], shape[1], ho, wo], data: y).record("max_pool2d", [x], reads: []) { g in
       var gx = [Float](repeating: 0, count: x.count)
       for (o, i) in arg.enumerated() { gx[i] += g.data[o] }
       return [Tensor(shape: x.shape, data: gx)]
@@ -115,7 +116,7 @@ extension Tensor {
       }
     }
     let x = self
-    return Tensor(shape: [shape[0], shape[1], oh, ow], data: y).record("upsample", [x]) { g in
+    return Tensor(shape: [shape[0], shape[1], oh, ow], data: y).record("upsample", [x], reads: []) { g in
       var gx = [Float](repeating: 0, count: x.count)
       g.data.withUnsafeBufferPointer { pg in
         gx.withUnsafeMutableBufferPointer { pgx in
@@ -172,6 +173,6 @@ extension Tensor {
       return Tensor(shape: input.shape, data: out)
     }
     // y = box(x) / count; the adjoint is box(g / count) since the box is symmetric.
-    return boxMean(x, divideBefore: false).record("mean_filter", [x]) { g in [boxMean(g, divideBefore: true)] }
+    return boxMean(x, divideBefore: false).record("mean_filter", [x], reads: []) { g in [boxMean(g, divideBefore: true)] }
   }
 }

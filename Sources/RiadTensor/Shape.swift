@@ -28,7 +28,7 @@ extension Tensor {
       throw TensorError("reshape: cannot reshape \(shape.shapeString) (\(count) elements) into \(newShape.shapeString)")
     }
     let x = self
-    return Tensor(shape: s, data: data).record("reshape", [x]) { g in
+    return Tensor(shape: s, data: data).record("reshape", [x], reads: []) { g in
       [Tensor(shape: x.shape, data: g.data)]
     }
   }
@@ -42,7 +42,7 @@ extension Tensor {
     let out = permuteData(order)
     var inverse = [Int](repeating: 0, count: rank)
     for (i, o) in order.enumerated() { inverse[o] = i }
-    return out.record("permute", [x]) { g in [g.permuteData(inverse)] }
+    return out.record("permute", [x], reads: []) { g in [g.permuteData(inverse)] }
   }
 
   func permuteData(_ order: [Int]) -> Tensor {
@@ -137,7 +137,7 @@ extension Tensor {
     let values = gather(offsets, full)
     let outShape = zip(full, kept).filter(\.1).map(\.0)
     let x = self
-    return Tensor(shape: outShape, data: values).record("index", [x]) { g in
+    return Tensor(shape: outShape, data: values).record("index", [x], reads: []) { g in
       var gx = [Float](repeating: 0, count: x.count)
       var k = 0
       Tensor.forEachOffset(offsets) { off in gx[off] += g.data[k]; k += 1 }
@@ -146,19 +146,45 @@ extension Tensor {
   }
 
   /// Writes `value` (broadcast to the selection) into the selected elements,
-  /// in place: `img[:, 10:20, 10:20] = 0`.
+  /// in place: `img[:, 10:20, 10:20] = 0`. As in NumPy, the value may have
+  /// extra leading dimensions of extent 1.
+  ///
+  /// Autograd sees the write. When the tensor or the value takes part in a
+  /// graph, the tensor gets a new node, `assign`, whose gradient is the
+  /// incoming one with the selection zeroed (to the old values) and the
+  /// selection summed down to the value's shape (to the value). A parameter
+  /// (a leaf) may be edited with plain values; writing a value computed from
+  /// parameters into one is refused, since a leaf has no history to extend.
   public func assign(_ subscripts: [TensorIndex], _ value: Tensor) throws {
     let (positions, kept) = try resolve(subscripts)
     let st = strides
     let offsets = positions.enumerated().map { d, ps in ps.map { $0 * st[d] } }
     let selShape = zip(positions.map(\.count), kept).filter(\.1).map(\.0)
-    guard let b = Broadcast.shape(selShape, value.shape), b == selShape else {
+    var valueShape = value.shape
+    while valueShape.count > selShape.count, valueShape.first == 1 { valueShape.removeFirst() }
+    guard let b = Broadcast.shape(selShape, valueShape), b == selShape else {
       throw TensorError("index assignment: a value of shape \(value.shape.shapeString) does not fit the selection \(selShape.shapeString)")
     }
-    let v = Broadcast.expand(value.detached(), to: selShape).data
+    let recording = GradMode.isEnabled && (requiresGrad || value.requiresGrad)
+    if recording && requiresGrad && node == nil && value.requiresGrad {
+      throw TensorError("index assignment: cannot write a value computed from parameters into a parameter (a leaf of autograd); write into a copy instead: y = w * 1, then y[...] = value")
+    }
+    let v = Broadcast.expand(Tensor(shape: valueShape, data: value.data), to: selShape).data
     var k = 0
-    data.withUnsafeMutableBufferPointer { p in
+    update { p in
       Tensor.forEachOffset(offsets) { off in p[off] = v[k]; k += 1 }
+    }
+    // A parameter edited with plain values stays a leaf (like an optimizer step).
+    guard recording, !(requiresGrad && node == nil) else { return }
+    let (shape, vShape) = (self.shape, value.shape)
+    let previous = GradEdge(self)
+    requiresGrad = true
+    node = GradNode(op: "assign", inputs: [value], edges: [previous, GradEdge(value)], reads: [], output: nil) { g in
+      var kept = g.data, picked: [Float] = []
+      picked.reserveCapacity(selShape.product)
+      Tensor.forEachOffset(offsets) { off in picked.append(kept[off]); kept[off] = 0 }
+      let gv = Broadcast.reduce(Tensor(shape: selShape, data: picked), to: valueShape)
+      return [Tensor(shape: shape, data: kept), Tensor(shape: vShape, data: gv.data)]
     }
   }
 
@@ -215,7 +241,7 @@ extension Tensor {
     }
     var shape = first.shape
     shape[d] = tensors.map { $0.shape[d] }.reduce(0, +)
-    return Tensor(shape: shape, data: out).record("cat", tensors) { g in
+    return Tensor(shape: shape, data: out).record("cat", tensors, reads: []) { g in
       var col = 0
       return zip(tensors, sizes).map { t, size in
         defer { col += size }

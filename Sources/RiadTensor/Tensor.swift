@@ -7,11 +7,20 @@ import Foundation
 /// tensor is a reference type so that index assignment and the in-place
 /// running-statistics update of batch norm are visible to every holder, as in
 /// PyTorch.
+///
+/// Every write into an existing tensor goes through `update`, `assign` or
+/// index assignment, and each bumps `version`; autograd records the version
+/// of every tensor a derivative rule will read, and `backward` refuses to use
+/// a rule whose tensors changed since (PyTorch's "modified by an inplace
+/// operation"), so an in-place write can never produce a wrong gradient.
 public final class Tensor {
   /// The extent of each dimension; `[]` is a scalar.
   public internal(set) var shape: [Int]
   /// The elements in row-major order; `data.count == shape.product`.
-  public var data: [Float]
+  /// Other modules write through `update` or `assign`, which count the write.
+  public internal(set) var data: [Float]
+  /// How many in-place writes this tensor has had.
+  public internal(set) var version = 0
   /// Whether gradients flow into this tensor (a parameter or a result of one).
   public var requiresGrad: Bool
   /// The accumulated gradient of the last `backward` for a leaf that requires it.
@@ -86,6 +95,14 @@ public final class Tensor {
   public func assign(_ values: [Float]) {
     precondition(values.count == data.count)
     data = values
+    version &+= 1
+  }
+
+  /// Writes the elements in place through `body` (optimizer steps, running
+  /// statistics, generators); counts as one write.
+  public func update<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+    version &+= 1
+    return try data.withUnsafeMutableBufferPointer { try body($0) }
   }
 }
 

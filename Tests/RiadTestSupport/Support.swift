@@ -69,7 +69,7 @@ public func assertGradientMatchesFiniteDifferences(
   let picks = x.count <= samples ? Array(0..<x.count) : (0..<samples).map { _ in rng.nextInt(below: x.count) }
   for i in picks {
     let plus = x.copy(), minus = x.copy()
-    plus.data[i] += h; minus.data[i] -= h
+    plus.update { $0[i] += h }; minus.update { $0[i] -= h }
     let fp = try withNoGrad { try f(plus).item() }, fm = try withNoGrad { try f(minus).item() }
     let numeric = (Double(fp) - Double(fm)) / Double(2 * h)
     let analytic = Double(g.data[i])
