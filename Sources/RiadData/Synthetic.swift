@@ -134,7 +134,7 @@ public enum Synthetic {
             pixels[i] = abs(new - old) < 0.02 ? (old > 0.5 ? old - 0.2 : old + 0.2) : new
           }
         }
-    }
+      }
     }
     return Tensor(shape: [1, n, n], data: mask)
   }
