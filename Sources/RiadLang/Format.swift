@@ -46,9 +46,16 @@ public enum Format {
   public static func tensorSummary(_ t: Tensor) -> String {
     var s = "tensor \(t.shape.shapeString) float32"
     if t.count > 0 {
-      var lo = Float.infinity, hi = -Float.infinity, sum = 0.0
-      for v in t.data { lo = Swift.min(lo, v); hi = Swift.max(hi, v); sum += Double(v) }
-      s += "  min \(short(Double(lo))) max \(short(Double(hi))) mean \(short(sum / Double(t.count)))"
+      // min and max of the numbers; the mean is NaN when any element is,
+      // and the NaN count is said.
+      var lo = Float.infinity, hi = -Float.infinity, sum = 0.0, nans = 0
+      for v in t.data {
+        if v.isNaN { nans += 1; continue }
+        lo = Swift.min(lo, v); hi = Swift.max(hi, v); sum += Double(v)
+      }
+      if nans == t.count { lo = .nan; hi = .nan }
+      s += "  min \(short(Double(lo))) max \(short(Double(hi))) mean \(short(nans > 0 ? .nan : sum / Double(t.count)))"
+      if nans > 0 { s += "  (\(nans) nan)" }
     }
     if t.requiresGrad { s += t.gradOp == nil ? "  (param)" : "  (grad: \(t.gradOp!))" }
     return s

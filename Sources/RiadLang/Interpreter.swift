@@ -228,7 +228,7 @@ public final class Interpreter {
       if op != "=", r[f] == nil { throw ScriptError(.runtime, "record has no field '\(f)'", at: target.range) }
       r[f] = try combine(r[f] ?? .none)
     case .index(let objExpr, let subs):
-      let obj = try evaluate(objExpr, env)
+      let obj = try targetContainer(objExpr, target, op, valueExpr, env)
       let keys = try subs.map { try evaluateSubscript($0, env) }
       let old: Value = op == "=" ? .none : try located(target.range) { try getIndex(obj, keys) }
       let new = try combine(old)
@@ -236,6 +236,55 @@ public final class Interpreter {
     default:
       throw ScriptError(.syntax, "cannot assign to this expression", at: target.range)
     }
+  }
+
+  /// The value an index assignment writes into. Indexing a tensor and the
+  /// tensor operators make new tensors, so writing into their result could
+  /// never be seen: that is an error which says what to write instead.
+  func targetContainer(_ objExpr: Expr, _ target: Expr, _ op: String, _ valueExpr: Expr,
+                       _ env: Environment) throws -> Value {
+    let what: String
+    switch objExpr.kind {
+    case .index(let baseExpr, let subs):
+      let base = try evaluate(baseExpr, env)
+      let keys = try subs.map { try evaluateSubscript($0, env) }
+      guard case .tensor = base else { return try located(objExpr.range) { try getIndex(base, keys) } }
+      let integers = keys.allSatisfy { if case .index(_?, _) = $0 { return true }; return false }
+      let merged = integers ? mergedSubscripts(target, baseExpr) : nil
+      what = "\(sourceText(objExpr.range) ?? "the indexed tensor") is a new tensor (indexing copies), so writing into it would change nothing; "
+        + (merged.map { "write \($0) \(op) \(sourceText(valueExpr.range) ?? "…") instead" }
+           ?? "index once, with every subscript inside one pair of brackets")
+    case .binary, .unary:
+      let v = try evaluate(objExpr, env)
+      guard case .tensor = v else { return v }
+      what = "the result of an operator is a new tensor, so writing into it would change nothing; give it a name first (y = …), then write into y"
+    default:
+      return try evaluate(objExpr, env)
+    }
+    throw ScriptError(.runtime, what, at: target.range)
+  }
+
+  /// `b[0, 1]` for the target `b[0][1]`: the base's text with the two
+  /// bracket contents joined, when the source is at hand.
+  func mergedSubscripts(_ target: Expr, _ base: Expr) -> String? {
+    guard let text = sourceText(target.range), let baseText = sourceText(base.range),
+          text.hasPrefix(baseText) else { return nil }
+    var groups: [String] = [], depth = 0, current = ""
+    for ch in text.dropFirst(baseText.count) {
+      if ch == "[" { depth += 1; if depth == 1 { current = ""; continue } }
+      if ch == "]" { depth -= 1; if depth == 0 { groups.append(current.trimmingCharacters(in: .whitespaces)); continue } }
+      if depth >= 1 { current.append(ch) }
+    }
+    guard groups.count == 2 else { return nil }
+    return "\(baseText)[\(groups.joined(separator: ", "))]"
+  }
+
+  /// The source text of a range on one line.
+  func sourceText(_ r: SourceRange) -> String? {
+    guard let file = r.file, r.length > 0 else { return nil }
+    let line = Array(file.line(r.line))
+    guard r.column >= 1, r.column - 1 + r.length <= line.count else { return nil }
+    return String(line[(r.column - 1)..<(r.column - 1 + r.length)])
   }
 
   // MARK: - Expressions
