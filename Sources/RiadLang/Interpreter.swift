@@ -84,8 +84,9 @@ public final class Interpreter {
   }
   /// Polled at every statement, loop iteration and call: true stops evaluation.
   public var interruptCheck: () -> Bool = { false }
-  /// The deepest chain of script function calls before an error.
-  public var maxDepth = 200
+  /// The deepest chain of script function calls before an error; the
+  /// evaluator's stack is sized for it (`EvaluatorStack`).
+  public static let maxCallDepth = 200
   /// The file being run (for `run` and relative paths in messages).
   public private(set) var currentFile: SourceFile?
 
@@ -97,12 +98,20 @@ public final class Interpreter {
     self.registry = registry
   }
 
+  /// The globals may hold functions that close over them (inside a list or
+  /// a record, say): a cycle that outlives the interpreter unless cut here.
+  deinit { globals.clear() }
+
   // MARK: - Running programs
 
   /// Runs a whole program in the global scope. `echo` receives the value of
   /// every top-level expression statement that is not nil (REPL, `-e`), which
   /// is also bound to `ans`.
   public func run(_ file: SourceFile, echo: ((Value) -> Void)? = nil) throws {
+    try EvaluatorStack.run { try runHere(file, echo: echo) }
+  }
+
+  private func runHere(_ file: SourceFile, echo: ((Value) -> Void)?) throws {
     let program = try Parser.parse(file)
     let saved = currentFile
     currentFile = file
@@ -289,6 +298,10 @@ public final class Interpreter {
 
   // MARK: - Expressions
 
+  /// The value of an expression. Each kind of expression has its own
+  /// function: this one only dispatches, so that its stack frame, paid once
+  /// per level of nesting, stays small (the evaluator's stack budget,
+  /// `EvaluatorStack`, assumes so).
   public func evaluate(_ expr: Expr, _ env: Environment) throws -> Value {
     switch expr.kind {
     case .number(let v): return .number(v)
@@ -296,40 +309,76 @@ public final class Interpreter {
     case .bool(let b): return .bool(b)
     case .nilLiteral: return .none
     case .name(let n): return try lookup(n, expr.range, env)
-    case .list(let items): return .list(try items.map { try evaluate($0, env) })
-    case .record(let fields): return .record(try fields.map { ($0.0, try evaluate($0.1, env)) })
-    case .unary(let op, let operand):
-      let v = try evaluate(operand, env)
-      if op == "not" { return .bool(!(try truth(v, operand.range))) }
-      return try located(expr.range) { try Operators.negate(v) }
-    case .binary(let op, let l, let r):
-      let a = try evaluate(l, env), b = try evaluate(r, env)
-      return try located(expr.range) { try Operators.binary(op, a, b) }
-    case .logical(let op, let l, let r):
-      let a = try truth(evaluate(l, env), l.range)
-      if op == "and" { return .bool(a ? try truth(evaluate(r, env), r.range) : false) }
-      return .bool(a ? true : try truth(evaluate(r, env), r.range))
-    case .range(let l, let r, let inclusive):
-      let a = try evaluate(l, env), b = try evaluate(r, env)
-      guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded(), abs(x) < 1e15, abs(y) < 1e15 else {
-        throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: expr.range)
-      }
-      return .range(Int(x), Int(y) + (inclusive ? 1 : 0))
-    case .call(let callee, let args):
-      return try evaluateCall(callee, args, expr.range, env)
-    case .index(let objExpr, let subs):
-      let obj = try evaluate(objExpr, env)
-      let keys = try subs.map { try evaluateSubscript($0, env) }
-      return try located(expr.range) { try getIndex(obj, keys) }
-    case .field(let objExpr, let f):
-      let obj = try evaluate(objExpr, env)
-      return try located(expr.range) { try field(obj, f) }
-    case .function(let decl):
-      return .function(Closure(decl, env))
-    case .ifExpr(let cond, let then, let other):
-      if try truth(evaluate(cond, env), cond.range) { return try executeBlock(then, env) }
-      return try other.map { try executeBlock($0, env) } ?? .none
+    case .list(let items): return try evaluateList(items, env)
+    case .record(let fields): return try evaluateRecord(fields, env)
+    case .unary(let op, let operand): return try evaluateUnary(op, operand, expr.range, env)
+    case .binary(let op, let l, let r): return try evaluateBinary(op, l, r, expr.range, env)
+    case .logical(let op, let l, let r): return try evaluateLogical(op, l, r, env)
+    case .range(let l, let r, let inclusive): return try evaluateRange(l, r, inclusive, expr.range, env)
+    case .call(let callee, let args): return try evaluateCall(callee, args, expr.range, env)
+    case .index(let objExpr, let subs): return try evaluateIndex(objExpr, subs, expr.range, env)
+    case .field(let objExpr, let f): return try evaluateField(objExpr, f, expr.range, env)
+    case .function(let decl): return .function(Closure(decl, env))
+    case .ifExpr(let cond, let then, let other): return try evaluateIf(cond, then, other, env)
     }
+  }
+
+  @inline(never)
+  func evaluateList(_ items: [Expr], _ env: Environment) throws -> Value {
+    .list(try items.map { try evaluate($0, env) })
+  }
+
+  @inline(never)
+  func evaluateRecord(_ fields: [(String, Expr)], _ env: Environment) throws -> Value {
+    .record(try fields.map { ($0.0, try evaluate($0.1, env)) })
+  }
+
+  @inline(never)
+  func evaluateUnary(_ op: String, _ operand: Expr, _ range: SourceRange, _ env: Environment) throws -> Value {
+    let v = try evaluate(operand, env)
+    if op == "not" { return .bool(!(try truth(v, operand.range))) }
+    return try located(range) { try Operators.negate(v) }
+  }
+
+  @inline(never)
+  func evaluateBinary(_ op: String, _ l: Expr, _ r: Expr, _ range: SourceRange, _ env: Environment) throws -> Value {
+    let a = try evaluate(l, env), b = try evaluate(r, env)
+    return try located(range) { try Operators.binary(op, a, b) }
+  }
+
+  @inline(never)
+  func evaluateLogical(_ op: String, _ l: Expr, _ r: Expr, _ env: Environment) throws -> Value {
+    let a = try truth(evaluate(l, env), l.range)
+    if op == "and" { return .bool(a ? try truth(evaluate(r, env), r.range) : false) }
+    return .bool(a ? true : try truth(evaluate(r, env), r.range))
+  }
+
+  @inline(never)
+  func evaluateRange(_ l: Expr, _ r: Expr, _ inclusive: Bool, _ range: SourceRange, _ env: Environment) throws -> Value {
+    let a = try evaluate(l, env), b = try evaluate(r, env)
+    guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded(), abs(x) < 1e15, abs(y) < 1e15 else {
+      throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: range)
+    }
+    return .range(Int(x), Int(y) + (inclusive ? 1 : 0))
+  }
+
+  @inline(never)
+  func evaluateIndex(_ objExpr: Expr, _ subs: [Subscript], _ range: SourceRange, _ env: Environment) throws -> Value {
+    let obj = try evaluate(objExpr, env)
+    let keys = try subs.map { try evaluateSubscript($0, env) }
+    return try located(range) { try getIndex(obj, keys) }
+  }
+
+  @inline(never)
+  func evaluateField(_ objExpr: Expr, _ name: String, _ range: SourceRange, _ env: Environment) throws -> Value {
+    let obj = try evaluate(objExpr, env)
+    return try located(range) { try field(obj, name) }
+  }
+
+  @inline(never)
+  func evaluateIf(_ cond: Expr, _ then: [Stmt], _ other: [Stmt]?, _ env: Environment) throws -> Value {
+    if try truth(evaluate(cond, env), cond.range) { return try executeBlock(then, env) }
+    return try other.map { try executeBlock($0, env) } ?? .none
   }
 
   /// Conditions take bools, and one-element tensors (non-zero is true).
@@ -553,8 +602,8 @@ public final class Interpreter {
   func callClosure(_ c: Closure, _ positional: [Value], _ named: [(String, Value, SourceRange)],
                    _ range: SourceRange) throws -> Value {
     let decl = c.decl
-    guard depth < maxDepth else {
-      throw ScriptError(.runtime, "recursion too deep: more than \(maxDepth) nested calls (in '\(decl.name)')", at: range)
+    guard depth < Interpreter.maxCallDepth else {
+      throw ScriptError(.runtime, "recursion too deep: more than \(Interpreter.maxCallDepth) nested calls (in '\(decl.name)')", at: range)
     }
     guard positional.count <= decl.params.count else {
       throw ScriptError(.runtime, "'\(decl.name)' takes \(decl.params.count) argument\(decl.params.count == 1 ? "" : "s"), got \(positional.count)", at: range)

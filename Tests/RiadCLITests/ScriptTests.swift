@@ -4,8 +4,11 @@ import XCTest
 /// The root of the package, from this file's path.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// The riad executable the tests drive (scripts/test builds it first).
+/// The riad executable the tests drive: the one built beside this test
+/// bundle (same configuration, same sanitizer), else a build in the package.
 let riadExecutable: String = {
+  let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("riad").path
+  if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
   for config in ["release", "debug"] {
     let path = packageRoot.appendingPathComponent(".build/\(config)/riad").path
     if FileManager.default.isExecutableFile(atPath: path) { return path }
