@@ -1,11 +1,17 @@
 import Foundation
 import Synchronization
 
-/// The number of worker threads riad's own loops use (`--threads`).
-nonisolated(unsafe) public var workerThreads: Int = {
-  let cores = ProcessInfoCores.active
-  return max(1, cores)
-}()
+/// The number of worker threads riad's own loops use (`--threads`; one per
+/// core by default). Read by the pool's workers while the evaluator may set
+/// it, so it lives in an atomic.
+public var workerThreads: Int {
+  get { WorkerCount.value.load(ordering: .relaxed) }
+  set { WorkerCount.value.store(max(1, newValue), ordering: .relaxed) }
+}
+
+private enum WorkerCount {
+  static let value = Atomic<Int>(max(1, ProcessInfoCores.active))
+}
 
 enum ProcessInfoCores {
   /// Online processors, read once (glibc reads it from /sys).
