@@ -16,7 +16,7 @@
 import PackageDescription
 
 let fast: [SwiftSetting] = [
-  .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
 // RiadKernels is compiled for AVX-512 on x86-64 and only called when the
@@ -75,14 +75,18 @@ let package = Package(
     ]),
     .executableTarget(name: "riad", dependencies: ["RiadCLI"]),
 
-    // MARK: tests
+    // MARK: tests (one target per module; RiadTestSupport holds the golden
+    // loader, the finite-difference check and the plain-loop reference)
     .target(name: "RiadTestSupport", dependencies: ["RiadTensor"], path: "Tests/RiadTestSupport"),
+    .testTarget(name: "RiadKernelsTests", dependencies: ["RiadKernels", "RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadTensorTests", dependencies: ["RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadNNTests", dependencies: ["RiadNN", "RiadMethod", "RiadTestSupport"]),
-    .testTarget(name: "RiadMethodTests",
-                dependencies: ["RiadMethod", "RiadData", "RiadTestSupport"]),
+    .testTarget(name: "RiadMethodTests", dependencies: ["RiadMethod", "RiadTestSupport"]),
     .testTarget(name: "RiadImageTests", dependencies: ["RiadImage", "RiadTestSupport", "CSixel"]),
-    .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadBuiltins", "RiadTensor", "RiadTestSupport"]),
+    .testTarget(name: "RiadDataTests", dependencies: ["RiadData", "RiadImage", "RiadTestSupport"]),
+    .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadTensor", "RiadTestSupport"]),
+    .testTarget(name: "RiadBuiltinsTests", dependencies: ["RiadBuiltins", "RiadLang", "RiadTensor", "RiadTestSupport"]),
+    .testTarget(name: "RiadREPLTests", dependencies: ["RiadREPL", "RiadBuiltins", "RiadLang"]),
     .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
   ],
   swiftLanguageModes: [.v5]

@@ -82,6 +82,23 @@ extension Session {
         let r = try a.tensor("t").argmax(dim: d)
         return d == nil ? .number(Double(r.data[0])) : t(r)
       },
+      Builtin("argmin", category: cat, params: [P("t", "tensor", "a tensor"), P("dim", "integer", "along this dimension only", nilDefault)],
+              summary: "The flat index of the smallest element, or the indices along dim.", example: "argmin(tensor([3, 9, 2]))") { a in
+        let d = try a.optionalInt("dim")
+        let r = try a.tensor("t").argmin(dim: d)
+        return d == nil ? .number(Double(r.data[0])) : t(r)
+      },
+      Builtin("maximum", category: cat, params: [P("a", "tensor", "a tensor or number"), P("b", "tensor", "another, broadcast against a")],
+              summary: "The elementwise larger of a and b, NaN where either is NaN (np.maximum, torch.maximum).",
+              discussion: "The gradient goes to the larger operand; where they are equal each gets half.",
+              example: "maximum(tensor([1, 5, 3]), 2)") { a in
+        t(try Tensor.binary(try a.tensor("a"), try a.tensor("b"), .maximum))
+      },
+      Builtin("minimum", category: cat, params: [P("a", "tensor", "a tensor or number"), P("b", "tensor", "another, broadcast against a")],
+              summary: "The elementwise smaller of a and b, NaN where either is NaN (np.minimum, torch.minimum).",
+              example: "minimum(tensor([1, 5, 3]), 2)") { a in
+        t(try Tensor.binary(try a.tensor("a"), try a.tensor("b"), .minimum))
+      },
       Builtin("clamp", category: cat, params: [P("t", "tensor", "a tensor"), P("lo", "number", "lower bound"), P("hi", "number", "upper bound")],
               summary: "Limits every element to [lo, hi].", example: "clamp(tensor([-1, 0.5, 2]), 0, 1)") { a in
         t(try a.tensor("t").clamp(try a.float("lo"), try a.float("hi")))
@@ -133,14 +150,17 @@ extension Session {
         let x = try a.tensor("x")
         guard x.rank == 4 else { throw BuiltinError("upsample: x must be [N,C,H,W], got \(x.shape.shapeString)") }
         var size: (Int, Int)
+        var factors: (Double, Double)? = nil
         if !a.isNil("size") {
           let s = try a.shape("size")
           guard s.count == 1 || s.count == 2 else { throw BuiltinError("upsample: size must be a number or [h, w]") }
           size = (s[0], s.count == 2 ? s[1] : s[0])
         } else if let f = try a.optionalNumber("scale") {
+          guard f > 0, f.isFinite else { throw BuiltinError("bad argument 'scale' to 'upsample': expected a positive number, got \(Format.repr(a["scale"]))") }
           size = (Int((Double(x.shape[2]) * f).rounded(.down)), Int((Double(x.shape[3]) * f).rounded(.down)))
+          factors = (f, f)
         } else { throw BuiltinError("upsample: give size or scale") }
-        return t(try x.upsample(to: size, mode: try a.string("mode")))
+        return t(try x.upsample(to: size, mode: try a.string("mode"), factors: factors))
       },
       Builtin("batch_norm", category: cat,
               params: [P("x", "tensor", "input [N,C,H,W]"), P("weight", "tensor", "scale [C] (nil for 1)"), P("bias", "tensor", "shift [C] (nil for 0)"),

@@ -83,17 +83,21 @@ extension Tensor {
     }
   }
 
-  /// Resamples to `[oh, ow]`. Bilinear uses half-pixel centres
-  /// (`align_corners=False`): source = (dst + ½)·in/out − ½, clamped at 0.
-  public func upsample(to size: (Int, Int), mode: String = "bilinear") throws -> Tensor {
+  /// Resamples to `[oh, ow]`, as F.interpolate with align_corners=False.
+  /// The source coordinate of output pixel o is o·scale (nearest, floored)
+  /// or (o + ½)·scale − ½ clamped at 0 (bilinear, half-pixel centres), with
+  /// scale = in/out in float32, or 1/factor when `factors` (the caller's
+  /// scale factors, height then width) are given, as PyTorch does.
+  public func upsample(to size: (Int, Int), mode: String = "bilinear", factors: (Double, Double)? = nil) throws -> Tensor {
     let (np, h, w) = try planes("upsample")
     let (oh, ow) = size
     guard oh > 0, ow > 0 else { throw TensorError("upsample: size must be positive, got [\(oh), \(ow)]") }
     // Each output pixel is a weighted sum of up to four input pixels.
     typealias Tap = (Int, Float)
-    func taps(_ o: Int, _ n: Int, _ on: Int) -> [Tap] {
-      if mode == "nearest" { return [(Swift.min(Int(Float(o) * Float(n) / Float(on)), n - 1), 1)] }
-      let src = Swift.max((Float(o) + 0.5) * Float(n) / Float(on) - 0.5, 0)
+    func taps(_ o: Int, _ n: Int, _ on: Int, _ factor: Double?) -> [Tap] {
+      let scale = factor.map { Float(1 / $0) } ?? Float(n) / Float(on)
+      if mode == "nearest" { return [(Swift.min(Int((Float(o) * scale).rounded(.down)), n - 1), 1)] }
+      let src = Swift.max(scale * (Float(o) + 0.5) - 0.5, 0)
       let i0 = Swift.min(Int(src), n - 1), i1 = Swift.min(i0 + 1, n - 1)
       let l = src - Float(i0)
       return [(i0, 1 - l), (i1, l)]
@@ -101,7 +105,7 @@ extension Tensor {
     guard mode == "bilinear" || mode == "nearest" else {
       throw TensorError("upsample: mode must be \"bilinear\" or \"nearest\", got \"\(mode)\"")
     }
-    let ty = (0..<oh).map { taps($0, h, oh) }, tx = (0..<ow).map { taps($0, w, ow) }
+    let ty = (0..<oh).map { taps($0, h, oh, factors?.0) }, tx = (0..<ow).map { taps($0, w, ow, factors?.1) }
     var y = [Float](repeating: 0, count: np * oh * ow)
     data.withUnsafeBufferPointer { px in
       y.withUnsafeMutableBufferPointer { py in

@@ -104,7 +104,6 @@ extension Tensor {
   private func extremeIndices(dim: Int?, keepDim: Bool, name: String,
                               better: (Float, Float) -> Bool)
     throws -> ([Float], [(flat: Int, local: Int)], [Int]) {
-    guard count > 0 else { throw TensorError("\(name): the tensor is empty (shape \(shape.shapeString))") }
     @inline(__always) func pick(_ n: Int, _ at: (Int) -> Float) -> Int {
       var best = 0
       var b = at(0)
@@ -117,11 +116,14 @@ extension Tensor {
       return best
     }
     guard let dim else {
+      guard count > 0 else { throw TensorError("\(name): the tensor is empty (shape \(shape.shapeString))") }
       let best = data.withUnsafeBufferPointer { p in pick(count) { p[$0] } }
       return ([data[best]], [(best, best)], [])
     }
     let d = try axis(dim, name)
     let (outer, n, inner) = split(at: d)
+    // A lane of no elements has no extreme (even when there are no lanes,
+    // as NumPy and PyTorch say); no lanes of some elements is an empty result.
     guard n > 0 else {
       throw TensorError("\(name): dim \(dim) of shape \(shape.shapeString) is empty")
     }
