@@ -58,6 +58,7 @@ extension Tensor {
       }
     }
     let w = weight?.data, b = bias?.data
+    // Every element is written: each channel's thread writes its planes of every image.
     let y = makeFloats(x.count) { py in
       x.data.withUnsafeBufferPointer { px in
         parallelFor(c, cost: 2 * m) { ch in
@@ -78,9 +79,11 @@ extension Tensor {
     // x̂ = (x − μ)·s is recomputed from x rather than stored. The rule reads
     // the output (for ReLU's mask): unowned, or out → node → rule → out is a cycle.
     return out.record(relu ? "batch_norm_relu" : "batch_norm", inputs, reads: relu ? [.inputs, .output] : .inputs) { [unowned out] g in
-      // Per-channel sums: written through pointers, one channel per thread.
+      // Per-channel sums: written through pointers, one channel per thread;
+      // the thread of channel ch writes gw[ch], gb[ch] and gx's planes of ch.
       let gw = UnsafeMutableBufferPointer<Float>.allocate(capacity: c), gb = UnsafeMutableBufferPointer<Float>.allocate(capacity: c)
       defer { gw.deallocate(); gb.deallocate() }
+      MemoryPoison.poison(gw.baseAddress!, c); MemoryPoison.poison(gb.baseAddress!, c)
       let gx = makeFloats(x.count) { pgx in
         g.data.withUnsafeBufferPointer { pg in
           x.data.withUnsafeBufferPointer { px in

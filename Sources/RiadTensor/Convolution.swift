@@ -92,31 +92,6 @@ func fromChannelMajor(_ src: UnsafePointer<Float>, _ nb: Int, _ c: Int, _ p: Int
 /// that the matrix im2col writes is still in cache when sgemm packs it.
 func chunkSize(_ n: Int, _ perImage: Int) -> Int { max(1, min(n, (1 << 20) / max(perImage, 1))) }
 
-/// Scratch memory that is not zero-filled. One grow-only buffer serves every
-/// convolution (ops run one at a time), so large column matrices do not
-/// fault in fresh pages from the kernel on every call.
-func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-  if Scratch.capacity < count || Scratch.inUse {
-    if Scratch.inUse {  // nested use: fall back to a private buffer
-      let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-      defer { p.deallocate() }
-      return body(p)
-    }
-    Scratch.buffer?.deallocate()
-    Scratch.capacity = max(count, 1)
-    Scratch.buffer = UnsafeMutablePointer<Float>.allocate(capacity: Scratch.capacity)
-  }
-  Scratch.inUse = true
-  defer { Scratch.inUse = false }
-  return body(Scratch.buffer!)
-}
-
-enum Scratch {
-  nonisolated(unsafe) static var buffer: UnsafeMutablePointer<Float>?
-  nonisolated(unsafe) static var capacity = 0
-  nonisolated(unsafe) static var inUse = false
-}
-
 extension Tensor {
   /// `conv2d(x, w, b, stride, padding)` with PyTorch layouts: x `[N,C,H,W]`,
   /// w `[O,C,kh,kw]`, b `[O]`, result `[N,O,Ho,Wo]`, Ho = (H + 2p − kh)/s + 1.
@@ -172,6 +147,7 @@ extension Tensor {
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, o, ho, wo], data: y).record("conv2d", inputs) { gy in
+      // A kernel path writes all of gx (writesInFull); col2im adds into zeros.
       var gx: [Float]? = !x.requiresGrad ? nil
         : path.writesInFull ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
@@ -277,6 +253,7 @@ extension Tensor {
     }
     let inputs = [x, w] + (b.map { [$0] } ?? [])
     return Tensor(shape: [n, cout, ho, wo], data: y).record("conv_transpose2d", inputs) { gy in
+      // The phase path writes all of gx (a convolution of gy); im2col writes it by sgemm with beta 0.
       var gx: [Float]? = x.requiresGrad ? (phase != nil ? makeFloats(x.count) { _ in } : [Float](repeating: 0, count: x.count)) : nil
       var gw: [Float]? = w.requiresGrad ? [Float](repeating: 0, count: w.count) : nil
       gy.data.withUnsafeBufferPointer { pg in
@@ -337,6 +314,7 @@ private func addBias(_ y: UnsafeMutablePointer<Float>, _ b: [Float], _ n: Int, _
 /// The bias gradient: the output gradient summed over images and positions.
 private func biasGradient(_ gy: Tensor, _ o: Int) -> Tensor {
   let n = gy.shape[0], p = gy.count / max(n * o, 1)
+  // Element ch is written by channel ch's sum.
   let gb = makeFloats(o) { pgb in
     gy.data.withUnsafeBufferPointer { pg in
       parallelFor(o, cost: n * p) { ch in

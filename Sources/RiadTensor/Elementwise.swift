@@ -193,6 +193,7 @@ extension Tensor {
   /// A new tensor of `f` applied to each element, not recorded.
   @inline(__always)
   public func map(_ f: (Float) -> Float) -> Tensor {
+    // Writes o[i] for every i.
     let out = makeFloats(count) { o in
       data.withUnsafeBufferPointer { p in
         for i in 0..<p.count { o[i] = f(p[i]) }
@@ -204,6 +205,7 @@ extension Tensor {
   /// `f` over two same-shape tensors, not recorded.
   @inline(__always)
   func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+    // Writes o[i] for every i.
     let out = makeFloats(count) { o in
       data.withUnsafeBufferPointer { p in
         other.data.withUnsafeBufferPointer { q in

@@ -46,16 +46,6 @@ public func parallelFor(_ count: Int, cost: Int = 1 << 16, _ body: (Int) -> Void
 }
 
 
-/// An array of `n` floats that `fill` writes completely: skips the zero fill
-/// that `[Float](repeating: 0, count:)` would do first.
-@inline(__always)
-func makeFloats(_ n: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-  [Float](unsafeUninitializedCapacity: n) { buffer, count in
-    fill(buffer)
-    count = n
-  }
-}
-
 /// riad's own worker threads. A parallel loop hands out numbered chunks; the
 /// calling thread and `workerThreads − 1` workers claim them one by one.
 /// Between loops a worker spins for a few tens of microseconds before it

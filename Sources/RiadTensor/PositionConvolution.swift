@@ -73,7 +73,8 @@ private func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int]
   }
 }
 
-/// Weights packed `[r/64][t][i][64]` with entry (r, i, t) = `value(r, i, t)`.
+/// Weights packed `[r/64][t][i][64]` with entry (r, i, t) = `value(r, i, t)`;
+/// block b writes its `blockSize` entries in order, so all are written.
 private func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
   let blockSize = taps * inner * outBlock
   return makeFloats(rows / outBlock * blockSize) { buffer in

@@ -88,7 +88,8 @@ func rowBlocks(_ channels: Int) -> Int { (channels + kernelRows - 1) / kernelRow
 
 /// Weights packed for the forward kernel, `[rows/8][inner][taps][8]`: entry
 /// (r, i, t) is `value(r, i, t)`, zero for the rows that pad the last block.
-/// Written in order, blocks in parallel: deep layers have 10⁵–10⁶ weights.
+/// Written in order, blocks in parallel (block b writes its `blockSize`
+/// entries, so all are written): deep layers have 10⁵–10⁶ weights.
 @inline(__always)
 func packWeights(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
   let blockSize = inner * taps * kernelRows

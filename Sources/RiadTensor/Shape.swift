@@ -58,6 +58,7 @@ extension Tensor {
     if n == 0 { return [] }
     let r = offsets.count
     if r == 0 { return [data[0]] }
+    // The odometer visits each of the n multi-indices once, writing o[k] for k = 0..<n.
     return makeFloats(n) { o in
     data.withUnsafeBufferPointer { p in
         var index = [Int](repeating: 0, count: r)
@@ -228,6 +229,7 @@ extension Tensor {
     let inner = first.shape[(d + 1)...].reduce(1, *)
     let sizes = tensors.map { $0.shape[d] * inner }
     let row = sizes.reduce(0, +)
+    // Each output row of length `row` is the tensors' rows side by side: all written.
     let out = makeFloats(outer * row) { o in
       var col = 0
       for (t, size) in zip(tensors, sizes) {
