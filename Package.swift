@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(name: "RiadDataTests", dependencies: ["RiadData", "RiadImage", "RiadTestSupport"]),
     .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadBuiltinsTests", dependencies: ["RiadBuiltins", "RiadLang", "RiadTensor", "RiadTestSupport"]),
-    .testTarget(name: "RiadREPLTests", dependencies: ["RiadREPL", "RiadBuiltins", "RiadLang"]),
+    .testTarget(name: "RiadREPLTests", dependencies: ["RiadREPL", "RiadBuiltins", "RiadLang", "RiadTestSupport"]),
     .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
   ],
   swiftLanguageModes: [.v5]

@@ -10,7 +10,7 @@ import XCTest
 /// differences of the same composition evaluated in double precision by the
 /// plain-loop reference. Index assignments take part, so gradients through
 /// writes are checked too.
-final class GradientCompositionTests: XCTestCase {
+final class GradientCompositionTests: RiadTestCase {
   /// One generated expression: its riad text, its shape, and its value as a
   /// function of the parameter, computed by the reference.
   struct Node {

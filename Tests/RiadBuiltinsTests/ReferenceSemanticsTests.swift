@@ -10,8 +10,13 @@ import XCTest
 /// extents 0–5, every broadcasting pattern, every dim, negative steps,
 /// assignments of every value shape, and the cases that must be errors.
 /// Each case runs real riad code; a failure prints its seed.
-final class ReferenceSemanticsTests: XCTestCase {
-  let h = Harness()
+final class ReferenceSemanticsTests: RiadTestCase {
+  /// A fresh session for each test; dropped in tearDown, because XCTest
+  /// keeps every test case object alive until the process ends.
+  var h: Harness!
+
+  override func setUp() { h = Harness() }
+  override func tearDown() { h = nil }
 
   /// What a binary operator means, element by element.
   static let binary: [(String, (Double, Double) -> Double)] = [

@@ -1,10 +1,11 @@
 import RiadBuiltins
 import RiadLang
 import RiadTensor
+import RiadTestSupport
 import XCTest
 
 /// Random token soup must give a value or a located error, never a crash.
-final class RobustnessTests: XCTestCase {
+final class RobustnessTests: RiadTestCase {
   func testRandomProgramsNeverCrash() {
     let vocabulary = [
       "0", "1", "2", "-1", "0.5", "1e3", "\"s\"", "x", "y", "t", "true", "nil",

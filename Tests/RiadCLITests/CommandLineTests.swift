@@ -1,8 +1,9 @@
 import Foundation
+import RiadTestSupport
 import XCTest
 
 /// The command line of SPEC section 1 through the real executable.
-final class CommandLineTests: XCTestCase {
+final class CommandLineTests: RiadTestCase {
   func testEvaluateEchoesValuesAndExitStatuses() throws {
     let ok = try runRiad(["-e", "x = 2\nx * 21\nnil\n\"s\""])
     XCTAssertEqual(ok.stdout, "42\n\"s\"\n")
@@ -102,7 +103,7 @@ final class CommandLineTests: XCTestCase {
 
 /// `riad docs` is the registry's reference, committed as docs/reference.md,
 /// and every example in it runs.
-final class DocsTests: XCTestCase {
+final class DocsTests: RiadTestCase {
   func testReferenceMatchesRegistry() throws {
     let docs = try runRiad(["docs"])
     XCTAssertEqual(docs.status, 0)

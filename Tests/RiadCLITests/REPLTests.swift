@@ -1,5 +1,6 @@
 import CShims
 import Foundation
+import RiadTestSupport
 import XCTest
 
 /// The REPL driven through a real pseudo-terminal, the way a person types.
@@ -68,7 +69,8 @@ final class PTY {
   func waitForExit(timeout: Double = 10) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning && Date() < deadline { pump(50) }
-    if process.isRunning { process.terminate(); return nil }
+    if process.isRunning { process.terminate(); process.waitUntilExit(); return nil }
+    process.waitUntilExit()
     return process.terminationStatus
   }
 
@@ -78,7 +80,7 @@ final class PTY {
   }
 }
 
-final class REPLTests: XCTestCase {
+final class REPLTests: RiadTestCase {
   func testSessionThroughAPseudoTerminal() throws {
     let history = FileManager.default.temporaryDirectory.appendingPathComponent("riad-history-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: history) }

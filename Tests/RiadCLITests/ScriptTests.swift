@@ -1,4 +1,5 @@
 import Foundation
+import RiadTestSupport
 import XCTest
 
 /// The root of the package, from this file's path.
@@ -55,7 +56,7 @@ func runRiad(_ arguments: [String], stdin: String? = nil, environment: [String: 
 /// `# expect: TEXT` lines give stdout, line by line and in order;
 /// `# error: TEXT` lines must each appear in stderr (and the status is 1);
 /// `# status: N` overrides the expected exit status.
-final class ScriptTests: XCTestCase {
+final class ScriptTests: RiadTestCase {
   func testGoldenScripts() throws {
     let dir = packageRoot.appendingPathComponent("Tests/RiadCLITests/Scripts")
     let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".riad") }.sorted()

@@ -7,7 +7,7 @@ import XCTest
 
 /// Datasets: the MVTec loader on real files (a slice of the CC0 brick
 /// category), its errors, and the synthetic generator's exact masks.
-final class DataTests: XCTestCase {
+final class DataTests: RiadTestCase {
   let brick = fixturesURL.appendingPathComponent("brick").path
 
   func testLoadsMVTecLayout() throws {

@@ -2,9 +2,10 @@ import CSixel
 import Foundation
 import RiadImage
 import RiadTensor
+import RiadTestSupport
 import XCTest
 
-final class DisplayTests: XCTestCase {
+final class DisplayTests: RiadTestCase {
   /// A small picture with 12 distinct colours.
   func testImage() -> RGBImage {
     var img = RGBImage(width: 20, height: 14)

@@ -4,7 +4,7 @@ import RiadTestSupport
 import XCTest
 
 /// Hand-worked cases for resizing, colour maps, grids and plots.
-final class ImageOpsTests: XCTestCase {
+final class ImageOpsTests: RiadTestCase {
   func testResizeAveragesAreasWhenShrinking() throws {
     let t = Tensor(shape: [1, 2, 4], data: [1, 3, 5, 7, 2, 4, 6, 8])
     let half = try ImageOps.resize(t, height: 1, width: 2)

@@ -6,13 +6,16 @@ import XCTest
 
 /// PNG reading against files written by an independent encoder (numpy +
 /// zlib, and PIL for the palette), and round trips through riad.
-final class PNGTests: XCTestCase {
+final class PNGTests: RiadTestCase {
   let dir = fixturesURL.appendingPathComponent("png")
   var expected: [String: Any] = [:]
 
   override func setUpWithError() throws {
     expected = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
   }
+
+  /// XCTest keeps every test case object until the process ends.
+  override func tearDown() { expected = [:] }
 
   func expectedTensor(_ name: String) -> Tensor {
     let d = expected[name] as! [String: Any]

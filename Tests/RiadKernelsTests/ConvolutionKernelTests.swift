@@ -7,7 +7,7 @@ import XCTest
 /// im2col path, on shapes chosen to hit their edges: channel counts that are
 /// not multiples of the 8-channel block, odd and tiny images, kernels 1, 3
 /// and 5, and batches whose planes end inside a 48-position block.
-final class ConvolutionKernelTests: XCTestCase {
+final class ConvolutionKernelTests: RiadTestCase {
   override func setUpWithError() throws {
     try XCTSkipUnless(convolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
   }

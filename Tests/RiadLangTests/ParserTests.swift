@@ -1,9 +1,10 @@
 import RiadLang
+import RiadTestSupport
 import XCTest
 
 /// The parser: precedence from one table, ranges on nodes, and the
 /// "needs more input" signal the REPL relies on.
-final class ParserTests: XCTestCase {
+final class ParserTests: RiadTestCase {
   func parse(_ s: String) throws -> [Stmt] { try Parser.parse(SourceFile(name: "t", text: s)) }
 
   /// A fully parenthesised rendering of an expression.

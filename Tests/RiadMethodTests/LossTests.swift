@@ -5,7 +5,7 @@ import XCTest
 
 /// The RIAD losses and maps against PyTorch, and their gradients against
 /// finite differences.
-final class LossTests: XCTestCase {
+final class LossTests: RiadTestCase {
   func testGMSAndMSGMSMaps() throws {
     for (file, f) in [("gms_map", Losses.gms), ("msgms_map", { try Losses.msgms($0, $1) })] as [(String, (Tensor, Tensor) throws -> Tensor)] {
       let g = try Golden(file)

@@ -5,7 +5,7 @@ import XCTest
 
 /// The masks of the paper's Algorithm 1: every pixel hidden in exactly one
 /// mask, sets whose sizes differ by at most one cell, whole cells, seeds.
-final class MaskTests: XCTestCase {
+final class MaskTests: RiadTestCase {
   func testEveryPixelHiddenExactlyOnceAndBalancedSets() throws {
     var rng = RandomGenerator(seed: 11)
     for (h, w) in [(64, 64), (33, 17), (7, 9), (256, 31)] {

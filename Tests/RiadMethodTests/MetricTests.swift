@@ -5,7 +5,7 @@ import XCTest
 
 /// AUROC, average precision and AUPRO against scikit-learn and MVTec AD's
 /// evaluation code, and hand-worked cases with ties.
-final class MetricTests: XCTestCase {
+final class MetricTests: RiadTestCase {
   func testAUROCAndAveragePrecisionMatchScikitLearn() throws {
     let g = try Golden("auroc_ap")
     let s = g.input("scores").data, l = g.input("labels").data

@@ -1,9 +1,10 @@
 import RiadMethod
 import RiadNN
 import RiadTensor
+import RiadTestSupport
 import XCTest
 
-final class TrainingTests: XCTestCase {
+final class TrainingTests: RiadTestCase {
   func run(seed: UInt64) throws -> [Double] {
     var rng = RandomGenerator(seed: seed)
     let net = try UNet(UNetConfig(channels: 1, base: 4, depth: 3), rng: &rng)

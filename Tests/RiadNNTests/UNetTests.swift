@@ -6,7 +6,7 @@ import RiadTestSupport
 import XCTest
 
 /// The whole U-Net against a PyTorch-written checkpoint and its outputs.
-final class UNetTests: XCTestCase {
+final class UNetTests: RiadTestCase {
   func goldenNet() throws -> (UNet, Golden) {
     let g = try Golden("unet_base4")
     let net = try UNet.load(from: fixturesURL.appendingPathComponent("golden/unet_base4.safetensors").path)
@@ -101,7 +101,7 @@ final class UNetTests: XCTestCase {
   }
 }
 
-final class OptimizerTests: XCTestCase {
+final class OptimizerTests: RiadTestCase {
   func testAdamMatchesPyTorch() throws {
     let g = try Golden("adam")
     let p = g.input("p0").asParameter()
@@ -127,7 +127,7 @@ final class OptimizerTests: XCTestCase {
 /// by one thread in a fixed order: the U-Net's output and gradients must not
 /// change by a single bit with the number of threads. This also drives a few
 /// thousand parallel loops of every kind through riad's worker pool.
-final class ThreadCountTests: XCTestCase {
+final class ThreadCountTests: RiadTestCase {
   override func tearDown() { setThreads(ProcessInfo.processInfo.activeProcessorCount) }
 
   func testResultsDoNotDependOnTheNumberOfThreads() throws {

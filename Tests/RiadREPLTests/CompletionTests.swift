@@ -2,11 +2,12 @@ import Foundation
 import RiadBuiltins
 import RiadLang
 import RiadREPL
+import RiadTestSupport
 import XCTest
 
 /// Tab completion without a terminal: names, fields after a dot, paths
 /// inside strings, and the prefix libedit inserts.
-final class CompletionTests: XCTestCase {
+final class CompletionTests: RiadTestCase {
   func session(_ setup: String) throws -> Session {
     let s = Session()
     s.interpreter.output = { _ in }

@@ -3,7 +3,7 @@ import RiadTestSupport
 import XCTest
 
 /// Forward values and gradients of the neural ops against PyTorch.
-final class GoldenOpTests: XCTestCase {
+final class GoldenOpTests: RiadTestCase {
   /// Runs `y = f(inputs)`, back-propagates `sum(y * gy)` and compares.
   func check(_ file: String, params: [String], grads: [String: String],
              _ f: ([String: Tensor]) throws -> Tensor) throws {
@@ -65,7 +65,7 @@ final class GoldenOpTests: XCTestCase {
 
 /// Large batches are processed in chunks of images; the result must not
 /// depend on where the chunks fall.
-final class ChunkingTests: XCTestCase {
+final class ChunkingTests: RiadTestCase {
   func testBatchedConvolutionsEqualPerImageOnes() throws {
     var rng = RandomGenerator(seed: 4)
     // 144 rows × 96² positions per image: more than one chunk's worth, so 3 chunks.

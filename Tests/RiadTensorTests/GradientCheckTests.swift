@@ -4,7 +4,7 @@ import XCTest
 
 /// Every differentiable op against central finite differences. Each loss is
 /// `sum(op(x) * r)` with a fixed random `r`, so every output element matters.
-final class GradientCheckTests: XCTestCase {
+final class GradientCheckTests: RiadTestCase {
   var rng = RandomGenerator(seed: 7)
 
   func randn(_ shape: [Int]) -> Tensor { Tensor.randn(shape, using: &rng) }

@@ -1,8 +1,9 @@
 import RiadTensor
+import RiadTestSupport
 import XCTest
 
 /// Hand-worked cases for creation, indexing, broadcasting and errors.
-final class TensorTests: XCTestCase {
+final class TensorTests: RiadTestCase {
   func t(_ shape: [Int], _ data: [Float]) -> Tensor { Tensor(shape: shape, data: data) }
 
   func testBroadcastArithmetic() throws {
@@ -86,7 +87,7 @@ final class TensorTests: XCTestCase {
 }
 
 /// A recorded graph must be freed once nothing refers to it.
-final class GraphLifetimeTests: XCTestCase {
+final class GraphLifetimeTests: RiadTestCase {
   func testGraphsAreFreedAfterUse() throws {
     weak var leaked: Tensor?
     do {
