@@ -16,8 +16,10 @@ import Darwin
 /// to the parser's limit, measured in a debug build under AddressSanitizer
 /// by `testDeepestProgramFitsTheStack`).
 public enum EvaluatorStack {
-  /// The stack one script call may use, nested expressions included.
-  public static let bytesPerCall = 1 << 20
+  /// The stack one script call may use, nested expressions included: a
+  /// call whose body nests lists to the parser's limit takes about 1 MiB in
+  /// a debug build under AddressSanitizer, so this leaves room to spare.
+  public static let bytesPerCall = 2 << 20
   /// The evaluator thread's stack: every allowed call, plus room for the
   /// builtins the innermost call runs. Only touched pages take memory.
   public static let size = (Interpreter.maxCallDepth + 56) * bytesPerCall
@@ -40,12 +42,19 @@ public enum EvaluatorStack {
       #else
       var thread: pthread_t? = nil
       #endif
-      let status = pthread_create(&thread, &attributes, { context in
+      let start: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { context in
         let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
         pthread_setspecific(EvaluatorStack.key, context)
         job.body()
         return nil
-      }, context)
+      }
+      var status = pthread_create(&thread, &attributes, start, context)
+      if status != 0 {
+        // No room for the full stack (a tight `ulimit -v`): a quarter of it
+        // still beats the main thread's.
+        pthread_attr_setstacksize(&attributes, size / 4)
+        status = pthread_create(&thread, &attributes, start, context)
+      }
       guard status == 0 else {
         Unmanaged<Job>.fromOpaque(context).release()
         throw ScriptError(.runtime, "cannot start the evaluator thread (pthread_create: \(status))", at: .none)

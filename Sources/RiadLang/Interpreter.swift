@@ -303,80 +303,103 @@ public final class Interpreter {
   /// per level of nesting, stays small (the evaluator's stack budget,
   /// `EvaluatorStack`, assumes so).
   public func evaluate(_ expr: Expr, _ env: Environment) throws -> Value {
+    // No payload is bound here: each helper takes its own out of `expr`.
     switch expr.kind {
-    case .number(let v): return .number(v)
-    case .string(let s): return .string(s)
-    case .bool(let b): return .bool(b)
-    case .nilLiteral: return .none
-    case .name(let n): return try lookup(n, expr.range, env)
-    case .list(let items): return try evaluateList(items, env)
-    case .record(let fields): return try evaluateRecord(fields, env)
-    case .unary(let op, let operand): return try evaluateUnary(op, operand, expr.range, env)
-    case .binary(let op, let l, let r): return try evaluateBinary(op, l, r, expr.range, env)
-    case .logical(let op, let l, let r): return try evaluateLogical(op, l, r, env)
-    case .range(let l, let r, let inclusive): return try evaluateRange(l, r, inclusive, expr.range, env)
-    case .call(let callee, let args): return try evaluateCall(callee, args, expr.range, env)
-    case .index(let objExpr, let subs): return try evaluateIndex(objExpr, subs, expr.range, env)
-    case .field(let objExpr, let f): return try evaluateField(objExpr, f, expr.range, env)
-    case .function(let decl): return .function(Closure(decl, env))
-    case .ifExpr(let cond, let then, let other): return try evaluateIf(cond, then, other, env)
+    case .number, .string, .bool, .nilLiteral, .function: return literal(expr, env)
+    case .name: return try evaluateName(expr, env)
+    case .list: return try evaluateList(expr, env)
+    case .record: return try evaluateRecord(expr, env)
+    case .unary: return try evaluateUnary(expr, env)
+    case .binary: return try evaluateBinary(expr, env)
+    case .logical: return try evaluateLogical(expr, env)
+    case .range: return try evaluateRange(expr, env)
+    case .call: return try evaluateCall(expr, env)
+    case .index: return try evaluateIndex(expr, env)
+    case .field: return try evaluateField(expr, env)
+    case .ifExpr: return try evaluateIf(expr, env)
     }
   }
 
   @inline(never)
-  func evaluateList(_ items: [Expr], _ env: Environment) throws -> Value {
-    .list(try items.map { try evaluate($0, env) })
+  func literal(_ expr: Expr, _ env: Environment) -> Value {
+    switch expr.kind {
+    case .number(let v): return .number(v)
+    case .string(let s): return .string(s)
+    case .bool(let b): return .bool(b)
+    case .function(let decl): return .function(Closure(decl, env))
+    default: return .none
+    }
   }
 
   @inline(never)
-  func evaluateRecord(_ fields: [(String, Expr)], _ env: Environment) throws -> Value {
-    .record(try fields.map { ($0.0, try evaluate($0.1, env)) })
+  func evaluateName(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .name(let n) = expr.kind else { return .none }
+    return try lookup(n, expr.range, env)
   }
 
   @inline(never)
-  func evaluateUnary(_ op: String, _ operand: Expr, _ range: SourceRange, _ env: Environment) throws -> Value {
+  func evaluateList(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .list(let items) = expr.kind else { return .none }
+    return .list(try items.map { try evaluate($0, env) })
+  }
+
+  @inline(never)
+  func evaluateRecord(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .record(let fields) = expr.kind else { return .none }
+    return .record(try fields.map { ($0.0, try evaluate($0.1, env)) })
+  }
+
+  @inline(never)
+  func evaluateUnary(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .unary(let op, let operand) = expr.kind else { return .none }
     let v = try evaluate(operand, env)
     if op == "not" { return .bool(!(try truth(v, operand.range))) }
-    return try located(range) { try Operators.negate(v) }
+    return try located(expr.range) { try Operators.negate(v) }
   }
 
   @inline(never)
-  func evaluateBinary(_ op: String, _ l: Expr, _ r: Expr, _ range: SourceRange, _ env: Environment) throws -> Value {
+  func evaluateBinary(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .binary(let op, let l, let r) = expr.kind else { return .none }
     let a = try evaluate(l, env), b = try evaluate(r, env)
-    return try located(range) { try Operators.binary(op, a, b) }
+    return try located(expr.range) { try Operators.binary(op, a, b) }
   }
 
   @inline(never)
-  func evaluateLogical(_ op: String, _ l: Expr, _ r: Expr, _ env: Environment) throws -> Value {
+  func evaluateLogical(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .logical(let op, let l, let r) = expr.kind else { return .none }
     let a = try truth(evaluate(l, env), l.range)
     if op == "and" { return .bool(a ? try truth(evaluate(r, env), r.range) : false) }
     return .bool(a ? true : try truth(evaluate(r, env), r.range))
   }
 
   @inline(never)
-  func evaluateRange(_ l: Expr, _ r: Expr, _ inclusive: Bool, _ range: SourceRange, _ env: Environment) throws -> Value {
+  func evaluateRange(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .range(let l, let r, let inclusive) = expr.kind else { return .none }
     let a = try evaluate(l, env), b = try evaluate(r, env)
     guard case .number(let x) = a, case .number(let y) = b, x == x.rounded(), y == y.rounded(), abs(x) < 1e15, abs(y) < 1e15 else {
-      throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: range)
+      throw ScriptError(.runtime, "range bounds must be integers, got \(a.brief) and \(b.brief)", at: expr.range)
     }
     return .range(Int(x), Int(y) + (inclusive ? 1 : 0))
   }
 
   @inline(never)
-  func evaluateIndex(_ objExpr: Expr, _ subs: [Subscript], _ range: SourceRange, _ env: Environment) throws -> Value {
+  func evaluateIndex(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .index(let objExpr, let subs) = expr.kind else { return .none }
     let obj = try evaluate(objExpr, env)
     let keys = try subs.map { try evaluateSubscript($0, env) }
-    return try located(range) { try getIndex(obj, keys) }
+    return try located(expr.range) { try getIndex(obj, keys) }
   }
 
   @inline(never)
-  func evaluateField(_ objExpr: Expr, _ name: String, _ range: SourceRange, _ env: Environment) throws -> Value {
+  func evaluateField(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .field(let objExpr, let name) = expr.kind else { return .none }
     let obj = try evaluate(objExpr, env)
-    return try located(range) { try field(obj, name) }
+    return try located(expr.range) { try field(obj, name) }
   }
 
   @inline(never)
-  func evaluateIf(_ cond: Expr, _ then: [Stmt], _ other: [Stmt]?, _ env: Environment) throws -> Value {
+  func evaluateIf(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .ifExpr(let cond, let then, let other) = expr.kind else { return .none }
     if try truth(evaluate(cond, env), cond.range) { return try executeBlock(then, env) }
     return try other.map { try executeBlock($0, env) } ?? .none
   }
@@ -520,7 +543,20 @@ public final class Interpreter {
 
   // MARK: - Calls
 
-  func evaluateCall(_ calleeExpr: Expr, _ argExprs: [Argument], _ range: SourceRange, _ env: Environment) throws -> Value {
+  /// A call: the callee, then the arguments, then the call, each in a
+  /// function of its own so that only the one at work holds stack.
+  @inline(never)
+  func evaluateCall(_ expr: Expr, _ env: Environment) throws -> Value {
+    guard case .call(let calleeExpr, let argExprs) = expr.kind else { return .none }
+    let (callee, receiver) = try resolveCallee(calleeExpr, env)
+    let (positional, named) = try evaluateArguments(argExprs, receiver, env)
+    try checkInterrupt(expr.range)
+    return try call(callee, positional, named: named, at: expr.range)
+  }
+
+  /// The function a call expression names, and the receiver of method sugar.
+  @inline(never)
+  func resolveCallee(_ calleeExpr: Expr, _ env: Environment) throws -> (Value, Value?) {
     var callee: Value
     var receiver: Value? = nil
     if case .field(let objExpr, let name) = calleeExpr.kind {
@@ -538,14 +574,19 @@ public final class Interpreter {
     } else {
       callee = try evaluate(calleeExpr, env)
     }
+    return (callee, receiver)
+  }
+
+  @inline(never)
+  func evaluateArguments(_ argExprs: [Argument], _ receiver: Value?, _ env: Environment)
+    throws -> ([Value], [(String, Value, SourceRange)]) {
     var positional: [Value] = receiver.map { [$0] } ?? []
     var named: [(String, Value, SourceRange)] = []
     for a in argExprs {
       let v = try evaluate(a.value, env)
       if let n = a.name { named.append((n, v, a.range)) } else { positional.append(v) }
     }
-    try checkInterrupt(range)
-    return try call(callee, positional, named: named, at: range)
+    return (positional, named)
   }
 
   /// Calls a function value with positional and named arguments.
