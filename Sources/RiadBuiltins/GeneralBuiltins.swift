@@ -6,13 +6,13 @@ extension Session {
   func generalBuiltins() -> [Builtin] {
     let cat = "General"
     return [
-      Builtin("print", category: cat, params: [BuiltinParam("values", "any", "the values to print", variadic: true)],
+      Builtin("print", category: cat, params: [BuiltinParam("values", .any, "the values to print", variadic: true)],
               summary: "Prints its arguments separated by one space (strings without quotes).",
               example: "print(\"loss\", 0.25, [1, 2])") { [unowned self] a in
         self.say(try a.list("values").map(Format.plain).joined(separator: " "))
         return .none
       },
-      Builtin("help", category: cat, params: [P("name", "function or string", "the builtin to describe", nilDefault)],
+      Builtin("help", category: cat, params: [P("name", .either([.string, .function]), "the builtin to describe", nilDefault)],
               summary: "Describes a builtin (its parameters, discussion and example), or lists them all.",
               example: "help(\"masks\")") { [unowned self] a in
         switch a["name"] {
@@ -28,14 +28,14 @@ extension Session {
           self.say(self.registry.help(b))
         case .function(let c):
           self.say("fn \(c.decl.name)(\(c.decl.params.map(\.name).joined(separator: ", "))), defined at \(c.decl.range)")
-        case let v: throw BuiltinError("help: expected a builtin or its name, got \(v.brief)")
+        case let v: self.say(Format.repr(v))   // a model: its one-line description
         }
         return .none
       },
-      Builtin("type", category: cat, params: [P("x", "any", "any value")],
+      Builtin("type", category: cat, params: [P("x", .any, "any value")],
               summary: "The type of a value: \"number\", \"string\", \"bool\", \"nil\", \"list\", \"record\", \"range\", \"tensor\", \"function\", \"model\", \"optimizer\" or \"dataset\".",
               example: "type(zeros([2, 2]))") { a in .string(a["x"].typeName) },
-      Builtin("len", category: cat, params: [P("x", "list, string, record, range or tensor", "a collection")],
+      Builtin("len", category: cat, params: [P("x", .collection, "a collection")],
               summary: "The number of items: list items, characters, record fields, range integers, or a tensor's first extent.",
               example: "len([1, 2, 3])") { a in
         switch a["x"] {
@@ -44,26 +44,25 @@ extension Session {
         case .record(let r): return num(Double(r.keys.count))
         case .range(let lo, let hi): return num(Double(max(0, hi - lo)))
         case .tensor(let t): return num(Double(t.rank == 0 ? 1 : t.shape[0]))
-        case let v: throw BuiltinError("len: \(v.brief) has no length")
+        case let v: throw BuiltinError("len: \(v.brief) has no length")   // the declaration lets none through
         }
       },
-      Builtin("range", category: cat, params: [P("a", "number", "start (or the end when b is nil)"), P("b", "number", "end, exclusive", nilDefault),
-                                               P("step", "number", "increment", num(1))],
+      Builtin("range", category: cat, params: [P("a", .number, "start (or the end when b is nil)"), P("b", .number, "end, exclusive", nilDefault),
+                                               P("step", .nonzero, "increment", num(1))],
               summary: "The list a, a+step, … up to but not including b; range(n) is 0..n-1.",
               example: "range(0, 10, 3)") { a in
         var lo = try a.number("a"), hi = try a.optionalNumber("b") ?? lo
         if a.isNil("b") { lo = 0 }
         let step = try a.number("step")
-        guard step != 0 else { throw BuiltinError("range: step cannot be zero") }
         guard abs((hi - lo) / step) < 10_000_000 else { throw BuiltinError("range: too many items") }
         return .list(Array(stride(from: lo, to: hi, by: step)).map { .number($0) })
       },
-      Builtin("map", category: cat, params: [P("xs", "list", "the items"), P("f", "function", "called on each item")],
+      Builtin("map", category: cat, params: [P("xs", .list, "the items"), P("f", .function, "called on each item")],
               summary: "A new list of f(x) for every x in xs.", example: "map([1, 2, 3], fn(x) { x * x })") { a in
         let f = try a.function("f")
         return .list(try a.list("xs").map { try a.interpreter.call(f, [$0]) })
       },
-      Builtin("filter", category: cat, params: [P("xs", "list", "the items"), P("f", "function", "keeps x when f(x) is true")],
+      Builtin("filter", category: cat, params: [P("xs", .list, "the items"), P("f", .function, "keeps x when f(x) is true")],
               summary: "The items of xs for which f returns true.", example: "filter(range(10), fn(x) { x % 2 == 0 })") { a in
         let f = try a.function("f")
         return .list(try a.list("xs").filter { x in
@@ -71,15 +70,15 @@ extension Session {
           return keep
         })
       },
-      Builtin("keys", category: cat, params: [P("r", "record", "a record")],
+      Builtin("keys", category: cat, params: [P("r", .record, "a record")],
               summary: "The field names of a record, in order.", example: "keys({a: 1, b: 2})") { a in
         .list(try a.record("r").keys.map { .string($0) })
       },
-      Builtin("str", category: cat, params: [P("x", "any", "any value")],
+      Builtin("str", category: cat, params: [P("x", .any, "any value")],
               summary: "The text form of a value (strings unchanged).", example: "str(3) + \" cells\"") { a in
         .string(Format.plain(a["x"]))
       },
-      Builtin("num", category: cat, params: [P("x", "string, bool or number", "what to convert")],
+      Builtin("num", category: cat, params: [P("x", .either([.string, .number]), "what to convert")],
               summary: "A number from a string, a bool or a one-element tensor.", example: "num(\"2.5\") * 2") { a in
         switch a["x"] {
         case .string(let s):
@@ -101,7 +100,7 @@ extension Session {
       ("log", "natural logarithm", Foundation.log, .log),
     ]
     var out = unary.map { name, what, f, op in
-      Builtin(name, category: cat, params: [P("x", "number or tensor", "the input")],
+      Builtin(name, category: cat, params: [P("x", .numberOrTensor, "the input")],
               summary: "The \(what) of a number, or of every element of a tensor.", example: "\(name)(2.5)") { a in
         if case .tensor(let t) = a["x"] { return .tensor(t.unary(op)) }
         return num(f(try a.number("x")))
@@ -109,8 +108,8 @@ extension Session {
     }
     for (name, isMax) in [("max", true), ("min", false)] {
       out.append(Builtin(name, category: cat,
-                         params: [BuiltinParam("values", "numbers, a list or a tensor", "what to compare", variadic: true),
-                                  P("dim", "integer", "for a tensor: reduce along this dimension only", nilDefault)],
+                         params: [BuiltinParam("values", .any, "numbers, a list of numbers or one tensor", variadic: true),
+                                  P("dim", .integer, "for a tensor: reduce along this dimension only", nilDefault)],
                          summary: "The \(isMax ? "largest" : "smallest") of several numbers or of a list; for a tensor, of all elements or along dim.",
                          example: "\(name)(3, 7, 5)\n\(name)(tensor([[1, 9], [4, 2]]), dim: 1)") { a in
         let values = try a.list("values")
@@ -139,29 +138,29 @@ extension Session {
       Builtin("clock", category: cat, summary: "Seconds since an arbitrary start, for timing.", example: "t = clock()\nelapsed = clock() - t") { _ in
         num(Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
       },
-      Builtin("seed", category: cat, params: [P("n", "integer", "the seed, ≥ 0")],
+      Builtin("seed", category: cat, params: [P("n", .integer(min: 0), "the seed, ≥ 0")],
               summary: "Resets the global random generator that draws happen from when no seed is given.",
               example: "seed(42)\nrand([2])") { a in
-        globalGenerator = RandomGenerator(seed: UInt64(try a.int("n", min: 0)))
+        globalGenerator = RandomGenerator(seed: UInt64(try a.int("n")))
         return .none
       },
-      Builtin("assert", category: cat, params: [P("c", "bool", "the condition"), P("msg", "string", "the error message", .string("assertion failed"))],
+      Builtin("assert", category: cat, params: [P("c", .bool, "the condition"), P("msg", .string, "the error message", .string("assertion failed"))],
               summary: "Stops with an error carrying msg unless c is true.", example: "assert(1 + 1 == 2, \"arithmetic\")") { a in
         guard try a.bool("c") else { throw BuiltinError(try a.string("msg")) }
         return .none
       },
-      Builtin("to_json", category: cat, params: [P("x", "any", "numbers, strings, bools, nil, lists, records, small tensors")],
+      Builtin("to_json", category: cat, params: [P("x", .any, "numbers, strings, bools, nil, lists, records, small tensors")],
               summary: "The JSON text of a value (tensors become nested lists).", example: "to_json({auroc: 0.9, ks: [2, 4]})") { a in
         .string(try JSON.encode(a["x"]))
       },
-      Builtin("read_json", category: cat, params: [P("path", "string", "a JSON file")],
+      Builtin("read_json", category: cat, params: [P("path", .string, "a JSON file")],
               summary: "Reads a JSON file into numbers, strings, bools, nil, lists and records.",
               example: "write_file(\"/tmp/riad-example.json\", to_json({a: [1, 2]}))\nread_json(\"/tmp/riad-example.json\")") { a in
         let path = try a.string("path")
         guard let data = FileManager.default.contents(atPath: path) else { throw BuiltinError("read_json: cannot read '\(path)': no such file") }
         return try JSON.decode(data, path)
       },
-      Builtin("write_file", category: cat, params: [P("path", "string", "the file to write"), P("text", "string", "its contents")],
+      Builtin("write_file", category: cat, params: [P("path", .string, "the file to write"), P("text", .string, "its contents")],
               summary: "Writes text to a file (atomically: a temporary file, then a rename).",
               example: "write_file(\"/tmp/riad-example.txt\", \"hello\\n\")") { a in
         let path = try a.string("path")
@@ -170,7 +169,7 @@ extension Session {
         }
         return .none
       },
-      Builtin("mkdir", category: cat, params: [P("path", "string", "the folder to create, with any missing parents")],
+      Builtin("mkdir", category: cat, params: [P("path", .string, "the folder to create, with any missing parents")],
               summary: "Creates a folder (and its parents); nothing happens when it exists.",
               example: "mkdir(\"/tmp/riad-example-folder/inner\")\nexists(\"/tmp/riad-example-folder/inner\")") { a in
         let path = try a.string("path")
@@ -179,11 +178,11 @@ extension Session {
         }
         return .none
       },
-      Builtin("exists", category: cat, params: [P("path", "string", "a file or folder")],
+      Builtin("exists", category: cat, params: [P("path", .string, "a file or folder")],
               summary: "Whether a file or folder exists.", example: "exists(\"/tmp\")") { a in
         .bool(FileManager.default.fileExists(atPath: try a.string("path")))
       },
-      Builtin("ls", category: cat, params: [P("dir", "string", "a folder", .string("."))],
+      Builtin("ls", category: cat, params: [P("dir", .string, "a folder", .string("."))],
               summary: "The sorted names in a folder.", example: "ls(\"/\")") { a in
         let dir = try a.string("dir")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
@@ -191,7 +190,7 @@ extension Session {
         }
         return .list(names.sorted().map { .string($0) })
       },
-      Builtin("run", category: cat, params: [P("path", "string", "a .riad script")],
+      Builtin("run", category: cat, params: [P("path", .string, "a .riad script")],
               summary: "Runs a script in this session: its variables and functions stay defined.",
               example: "write_file(\"/tmp/riad-example.riad\", \"answer = 42\\n\")\nrun(\"/tmp/riad-example.riad\")\nanswer") { a in
         let path = try a.string("path")

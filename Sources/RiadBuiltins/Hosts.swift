@@ -88,8 +88,15 @@ func grouped(_ n: Int) -> String {
 }
 
 /// Shorthands for declaring builtins.
-func P(_ name: String, _ type: String, _ help: String, _ def: Value? = nil, shown: String? = nil) -> BuiltinParam {
+func P(_ name: String, _ type: ParamType, _ help: String, _ def: Value? = nil, shown: String? = nil) -> BuiltinParam {
   BuiltinParam(name, type, help, default: def, shown: shown)
 }
 func num(_ v: Double) -> Value { .number(v) }
+
+/// The parameter types of the method's builtins.
+extension ParamType {
+  static let imageOrBatch = ParamType.ranked([3, 4], "an image [C,H,W] or a batch [N,C,H,W]")
+  static let image = ParamType.ranked([3], "one image [C,H,W]")
+  static let batch = ParamType.ranked([4], "a batch [N,C,H,W]")
+}
 let nilDefault: Value = .none

@@ -28,88 +28,75 @@ extension Session {
     }
   }
 
-  /// `size:` as [h, w] from a number or a list.
-  func sizePair(_ a: Args, _ name: String) throws -> (Int, Int)? {
-    if a.isNil(name) { return nil }
-    let s = try a.shape(name)
-    guard s.count == 1 || s.count == 2, s.allSatisfy({ $0 > 0 }) else { throw BuiltinError("bad argument '\(name)' to '\(a.builtin.name)': expected a positive number or [h, w]") }
-    return (s[0], s.count == 2 ? s[1] : s[0])
-  }
-
   func imageBuiltins() -> [Builtin] {
     let cat = "Images and display"
     return [
       Builtin("load_image", category: cat,
-              params: [P("path", "string", "a PNG file (8/16-bit gray, gray+alpha, RGB, RGBA or palette)"),
-                       P("size", "shape", "resize to this side or [h, w]", nilDefault), P("gray", "bool", "one luma channel instead of three", .bool(false))],
+              params: [P("path", .string, "a PNG file (8/16-bit gray, gray+alpha, RGB, RGBA or palette)"),
+                       P("size", .sides, "resize to this side or [h, w]", nilDefault), P("gray", .bool, "one luma channel instead of three", .bool(false))],
               summary: "Reads a PNG into an image [C,H,W] in [0,1] (3 channels, or 1 with gray: true; alpha dropped).",
               example: "save_image(rand([3, 8, 8], seed: 1), \"/tmp/riad-example.png\")\nload_image(\"/tmp/riad-example.png\", size: 4)") { [unowned self] a in
         var t = try MVTec.image(try a.string("path"), nil, try a.bool("gray"))
-        if let (h, w) = try self.sizePair(a, "size") { t = try ImageOps.resize(t, height: h, width: w) }
+        if let (h, w) = try a.optionalSides("size") { t = try ImageOps.resize(t, height: h, width: w) }
         return .tensor(t)
       },
       Builtin("save_image", category: cat,
-              params: [P("t", "tensor", "an image [C,H,W] (C = 1…4) or a map [H,W], values in [0,1]"), P("path", "string", "the PNG file to write"),
-                       P("bits", "integer", "8 or 16 bits per sample", num(8))],
+              params: [P("t", .tensor, "an image [C,H,W] (C = 1…4) or a map [H,W], values in [0,1]"), P("path", .string, "the PNG file to write"),
+                       P("bits", .integerIn([8, 16]), "8 or 16 bits per sample", num(8))],
               summary: "Writes a PNG (values clamped to [0,1]); the file is replaced atomically.",
               example: "save_image(ones([1, 4, 4]), \"/tmp/riad-white.png\")") { a in
         try PNG.write(try a.tensor("t"), to: try a.string("path"), bitDepth: try a.int("bits"))
         return .none
       },
-      Builtin("resize", category: cat, params: [P("t", "tensor", "[C,H,W], [N,C,H,W] or [H,W]"), P("size", "shape", "the new side or [h, w]")],
+      Builtin("resize", category: cat, params: [P("t", .tensor, "[C,H,W], [N,C,H,W] or [H,W]"), P("size", .sides, "the new side or [h, w]")],
               summary: "Resizes images: area averaging when shrinking, bilinear when enlarging.",
               example: "shape(resize(rand([3, 32, 32]), 8))") { [unowned self] a in
-        let (h, w) = try self.sizePair(a, "size")!
+        let (h, w) = try a.sides("size")
         return .tensor(try ImageOps.resize(try a.tensor("t"), height: h, width: w))
       },
-      Builtin("to_gray", category: cat, params: [P("t", "tensor", "[3,H,W] or [N,3,H,W]")],
+      Builtin("to_gray", category: cat, params: [P("t", .tensor, "[3,H,W] or [N,3,H,W]")],
               summary: "Luma 0.299 R + 0.587 G + 0.114 B, one channel.", example: "to_gray(ones([3, 2, 2]))") { a in
         .tensor(try ImageOps.toGray(try a.tensor("t")))
       },
       Builtin("heatmap", category: cat,
-              params: [P("map", "tensor", "a map [H,W] (or [1,H,W], [1,1,H,W])"),
-                       P("cmap", "string", "\"jet\", \"viridis\", \"magma\" or \"gray\"", .string("jet")),
-                       P("range", "list", "[lo, hi] mapped to the ends; nil uses the map's min and max", nilDefault)],
+              params: [P("map", .tensor, "a map [H,W] (or [1,H,W], [1,1,H,W])"),
+                       P("cmap", .choice(Colormap.allCases.map(\.rawValue)), "\"jet\", \"viridis\", \"magma\" or \"gray\"", .string("jet")),
+                       P("range", .pair("[lo, hi]"), "[lo, hi] mapped to the ends; nil uses the map's min and max", nilDefault)],
               summary: "A map as an RGB image [3,H,W] through a colour map.",
               example: "heatmap(tensor([[0, 0.5], [0.75, 1]]), cmap: \"viridis\")") { a in
-        .tensor(try ImageOps.heatmap(try a.tensor("map"), cmap: try Colormap.named(try a.string("cmap")), range: try rangePair(a)))
+        .tensor(try ImageOps.heatmap(try a.tensor("map"), cmap: try Colormap.named(try a.string("cmap")), range: try interval(a)))
       },
       Builtin("overlay", category: cat,
-              params: [P("img", "tensor", "an image [C,H,W]"), P("map", "tensor", "a map [H,W]"),
-                       P("alpha", "number", "weight of the heat map", num(0.5)), P("range", "list", "[lo, hi] for the colours; nil uses the map's own", nilDefault)],
+              params: [P("img", .tensor, "an image [C,H,W]"), P("map", .tensor, "a map [H,W]"),
+                       P("alpha", .number, "weight of the heat map", num(0.5)), P("range", .pair("[lo, hi]"), "[lo, hi] for the colours; nil uses the map's own", nilDefault)],
               summary: "The image blended with the jet heat map of map: (1 − alpha)·img + alpha·heatmap(map).",
               example: "overlay(rand([3, 8, 8], seed: 1), rand([8, 8], seed: 2))") { a in
-        .tensor(try ImageOps.overlay(try a.tensor("img"), try a.tensor("map"), alpha: try a.float("alpha"), range: try rangePair(a)))
+        .tensor(try ImageOps.overlay(try a.tensor("img"), try a.tensor("map"), alpha: try a.float("alpha"), range: try interval(a)))
       },
       Builtin("grid", category: cat,
-              params: [P("items", "list or record", "images, maps or batches; a record captions each panel with its field name"),
-                       P("cols", "integer", "panels per row", nilDefault)],
+              params: [P("items", .either([.record, .list]), "images, maps or batches; a record captions each panel with its field name"),
+                       P("cols", .integer(min: 1), "panels per row", nilDefault)],
               summary: "One RGB image of panels (upscaled by an integer factor so small tensors stay readable).",
               example: "grid({input: rand([3, 16, 16], seed: 1), map: rand([16, 16], seed: 2)})") { [unowned self] a in
         let pairs: [(String?, Value)]
-        switch a["items"] {
-        case .list(let l): pairs = l.items.map { (nil, $0) }
-        case .record(let r): pairs = r.pairs.map { ($0.0, $0.1) }
-        case let v: throw BuiltinError("bad argument 'items' to 'grid': expected a list or a record, got \(v.brief)")
-        }
+        if case .record(let r) = a["items"] { pairs = r.pairs.map { ($0.0, $0.1) } } else { pairs = try a.list("items").map { (nil, $0) } }
         let panels = try pairs.map { (caption: $0.0, image: try self.picture($0.1, what: "grid")) }
-        return .tensor(try Compose.grid(panels, cols: try a.optionalInt("cols", min: 1)).tensor)
+        return .tensor(try Compose.grid(panels, cols: try a.optionalInt("cols")).tensor)
       },
       Builtin("plot", category: cat,
-              params: [P("y", "list, tensor or record", "values; a record of series draws each with a legend"),
-                       P("x", "list or tensor", "x positions (default 0, 1, 2, …)", nilDefault), P("title", "string", "a title", nilDefault)],
+              params: [P("y", .either([.recordOf(.numbers), .numbers]), "values; a record of series draws each with a legend"),
+                       P("x", .numbers, "x positions (default 0, 1, 2, …)", nilDefault), P("title", .string, "a title", nilDefault)],
               summary: "A line plot as an RGB image (axes, ticks, title, legend): loss curves, ROC curves.",
               example: "plot({train: [1, 0.6, 0.4, 0.3], test: [1.1, 0.8, 0.7, 0.65]}, title: \"loss\")") { a in
-        let x = a.isNil("x") ? nil : try numbers(a["x"], "x")
+        let x = a.isNil("x") ? nil : try a.numbers("x")
         var series: [(name: String?, x: [Double], y: [Double])] = []
-        func add(_ name: String?, _ v: Value) throws {
-          let y = try numbers(v, "y")
-          series.append((name, x ?? y.indices.map(Double.init), y))
-        }
-        if case .record(let r) = a["y"] { for (k, v) in r.pairs { try add(k, v) } } else { try add(nil, a["y"]) }
+        func add(_ name: String?, _ y: [Double]) { series.append((name, x ?? y.indices.map(Double.init), y)) }
+        if case .record(let r) = a["y"] {
+          for (k, v) in r.pairs { add(k, Convert.numbers(v)) }
+        } else { add(nil, try a.numbers("y")) }
         return .tensor(try Compose.plot(series, title: try a.optionalString("title")).tensor)
       },
-      Builtin("show", category: cat, params: [P("x", "any picture", "an image, map, batch, list or record of them, or a plot")],
+      Builtin("show", category: cat, params: [P("x", .any, "an image, map, batch, list or record of them, or a plot")],
               summary: "Displays a picture inline: sixel on terminals that support it, colour blocks on others, PNG files when not on a terminal.",
               discussion: "The display mode comes from --display, RIAD_DISPLAY or :display (auto, sixel, blocks, files, none). Maps [H,W] are colour-mapped; batches and lists become grids; records become captioned panels.",
               example: "show(rand([3, 16, 16], seed: 1))") { [unowned self] a in
@@ -120,25 +107,7 @@ extension Session {
   }
 }
 
-func rangePair(_ a: Args) throws -> (Float, Float)? {
-  if a.isNil("range") { return nil }
-  let r = try a.list("range")
-  guard r.count == 2, case .number(let lo) = r[0], case .number(let hi) = r[1] else {
-    throw BuiltinError("bad argument 'range' to '\(a.builtin.name)': expected [lo, hi]")
-  }
-  return (Float(lo), Float(hi))
-}
-
-func numbers(_ v: Value, _ name: String) throws -> [Double] {
-  switch v {
-  case .tensor(let t): return t.data.map(Double.init)
-  case .list(let l):
-    return try l.items.map { item in
-      if case .number(let x) = item { return x }
-      if case .tensor(let t) = item, t.count == 1 { return Double(t.data[0]) }
-      throw BuiltinError("plot: \(name) must hold numbers, got \(item.brief)")
-    }
-  case .range(let a, let b): return (a..<max(a, b)).map(Double.init)
-  default: throw BuiltinError("plot: \(name) must be a list or a tensor of numbers, got \(v.brief)")
-  }
+/// A `range: [lo, hi]` argument of the colour-map builtins.
+func interval(_ a: Args) throws -> (Float, Float)? {
+  try a.optionalPair("range").map { (Float($0.0), Float($0.1)) }
 }

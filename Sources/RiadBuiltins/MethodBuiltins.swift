@@ -7,33 +7,27 @@ import RiadNN
 import RiadTensor
 
 extension Session {
-  func model(_ a: Args, _ name: String = "net") throws -> UNet { try a.host(name, ModelObject.self, "a model (from unet or load)").net }
-  func optimizer(_ a: Args, _ name: String = "opt") throws -> Optimizer {
-    try a.host(name, OptimizerObject.self, "an optimizer (from adam or sgd)").optimizer
-  }
+  func model(_ a: Args, _ name: String = "net") throws -> UNet { try a.host(name, ModelObject.self).net }
+  func optimizer(_ a: Args, _ name: String = "opt") throws -> Optimizer { try a.host(name, OptimizerObject.self).optimizer }
 
-  /// A batch from `[N,C,H,W]`, or `[C,H,W]` with a batch dimension added
-  /// (`single` tells the caller to drop it again).
+  /// A batch from a `.imageOrBatch` parameter: `[N,C,H,W]`, or `[C,H,W]`
+  /// with a batch dimension added (`single` tells the caller to drop it again).
   func batch(_ a: Args, _ name: String) throws -> (Tensor, single: Bool) {
     let t = try a.tensor(name)
-    if t.rank == 3 { return (try t.reshaped([1] + t.shape), true) }
-    guard t.rank == 4 else { throw BuiltinError("bad argument '\(name)' to '\(a.builtin.name)': expected an image [C,H,W] or a batch [N,C,H,W], got tensor \(t.shape.shapeString)") }
-    return (t, false)
+    return t.rank == 3 ? (try t.reshaped([1] + t.shape), true) : (t, false)
   }
 
   func maskBuiltins() -> [Builtin] {
     [
       Builtin("masks", category: "RIAD",
-              params: [P("size", "shape", "the image side, or [h, w]"), P("k", "integer", "cell side in pixels", num(8)),
-                       P("n", "integer", "number of masks (disjoint sets of cells)", num(3)),
-                       P("seed", "integer", "seed; nil uses the global generator", nilDefault)],
+              params: [P("size", .sides, "the image side, or [h, w]"), P("k", .integer(min: 1), "cell side in pixels", num(8)),
+                       P("n", .integer(min: 2), "number of masks (disjoint sets of cells)", num(3)),
+                       P("seed", .integer(min: 0), "seed; nil uses the global generator", nilDefault)],
               summary: "RIAD's n disjoint masks [n,1,H,W]: 0 on the hidden cells; every pixel is hidden in exactly one mask.",
               discussion: "The image is cut into k×k cells (border cells clipped); one random permutation of the cells is cut into n contiguous chunks whose sizes differ by at most one cell (paper, Algorithm 1).",
               example: "m = masks(32, k: 8, seed: 1)\nsum(m, dim: 0)[0, 0, 0]") { [unowned self] a in
-        let s = try a.shape("size")
-        guard s.count == 1 || s.count == 2 else { throw BuiltinError("bad argument 'size' to 'masks': expected a number or [h, w]") }
-        let (h, w) = (s[0], s.count == 2 ? s[1] : s[0])
-        let k = try a.int("k", min: 1), n = try a.int("n", min: 2)
+        let (h, w) = try a.sides("size")
+        let k = try a.int("k"), n = try a.int("n")
         return .tensor(try self.withGenerator(try a.seed()) { try Masks.make(height: h, width: w, k: k, n: n, using: &$0) })
       },
     ]
@@ -43,31 +37,31 @@ extension Session {
     let cat = "Model"
     return [
       Builtin("unet", category: cat,
-              params: [P("channels", "integer", "image channels in and out", num(3)), P("base", "integer", "width of the first level", num(64)),
-                       P("depth", "integer", "levels (widths base·1, 2, 4, 8, 8, …)", num(5)),
-                       P("out", "string", "output activation: \"sigmoid\", \"tanh\" (mapped to [0,1]) or \"none\"", .string("sigmoid"))],
+              params: [P("channels", .integer(min: 1), "image channels in and out", num(3)), P("base", .integer(min: 1), "width of the first level", num(64)),
+                       P("depth", .integer(min: 2), "levels (widths base·1, 2, 4, 8, 8, …)", num(5)),
+                       P("out", .choice(["sigmoid", "tanh", "none"]), "output activation: \"sigmoid\", \"tanh\" (mapped to [0,1]) or \"none\"", .string("sigmoid"))],
               summary: "The RIAD inpainting U-Net (callable: net(x)); PyTorch state_dict parameter names.",
               discussion: "Down blocks: conv (3×3 on the first level, else 4×4 stride 2) → BN → ReLU → conv 3×3 → BN → ReLU. Up blocks: 4×4 stride-2 transposed conv, concatenation with the skip, two conv 3×3 → BN → ReLU. A final 3×3 conv. unet(base: 64) has 28,805,699 parameters. Initialised as PyTorch does, from the global generator.",
               example: "net = unet(base: 4, depth: 3)\nshape(net(rand([1, 3, 16, 16])))") { a in
         let c = UNetConfig(channels: try a.int("channels"), base: try a.int("base"), depth: try a.int("depth"), out: try a.string("out"))
         return .host(ModelObject(try UNet(c, rng: &globalGenerator)))
       },
-      Builtin("train_mode", category: cat, params: [P("net", "model", "a model")], summary: "Batch statistics in batch norm (and running-statistics updates).",
+      Builtin("train_mode", category: cat, params: [P("net", .model, "a model")], summary: "Batch statistics in batch norm (and running-statistics updates).",
               example: "net = unet(base: 2, depth: 2)\ntrain_mode(net)") { [unowned self] a in
         try self.model(a).training = true
         return a["net"]
       },
-      Builtin("eval_mode", category: cat, params: [P("net", "model", "a model")], summary: "Running statistics in batch norm; for inference.",
+      Builtin("eval_mode", category: cat, params: [P("net", .model, "a model")], summary: "Running statistics in batch norm; for inference.",
               example: "net = unet(base: 2, depth: 2)\neval_mode(net)") { [unowned self] a in
         try self.model(a).training = false
         return a["net"]
       },
-      Builtin("params", category: cat, params: [P("net", "model", "a model")],
+      Builtin("params", category: cat, params: [P("net", .model, "a model")],
               summary: "Every parameter and buffer as a record name → tensor (state_dict names; use r[\"down1.conv1.weight\"]).",
               example: "net = unet(base: 2, depth: 2)\nshape(params(net)[\"down1.conv1.weight\"])") { [unowned self] a in
         .record(try self.model(a).namedTensors.map { ($0.name, .tensor($0.tensor)) })
       },
-      Builtin("summary", category: cat, params: [P("net", "model", "a model")],
+      Builtin("summary", category: cat, params: [P("net", .model, "a model")],
               summary: "A table of the model's blocks: each tensor's name, shape and element count, and the totals.",
               example: "summary(unet(base: 2, depth: 2))") { [unowned self] a in
         let net = try self.model(a)
@@ -84,46 +78,44 @@ extension Session {
         self.say(lines.joined(separator: "\n"))
         return .none
       },
-      Builtin("param_count", category: cat, params: [P("net", "model", "a model")], summary: "The number of trainable parameters.",
+      Builtin("param_count", category: cat, params: [P("net", .model, "a model")], summary: "The number of trainable parameters.",
               example: "param_count(unet(base: 4))") { [unowned self] a in .number(Double(try self.model(a).parameterCount)) },
       Builtin("adam", category: cat,
-              params: [P("net", "model or list", "a model, or a list of param tensors"), P("lr", "number", "learning rate", num(1e-4)),
-                       P("weight_decay", "number", "L2 penalty added to the gradient", num(1e-5)), P("betas", "list", "moment decay rates", .list([num(0.9), num(0.999)]))],
+              params: [P("net", .parameters, "a model, or a list of param tensors"), P("lr", .number, "learning rate", num(1e-4)),
+                       P("weight_decay", .number, "L2 penalty added to the gradient", num(1e-5)),
+                       P("betas", .pair("[beta1, beta2]"), "moment decay rates", .list([num(0.9), num(0.999)]))],
               summary: "An Adam optimizer with torch.optim.Adam semantics.",
               example: "w = param(ones([2]))\nopt = adam([w], lr: 0.1)\nbackward(sum(w * w))\nstep(opt)\nw") { [unowned self] a in
-        let betas = try a.list("betas")
-        guard betas.count == 2, case .number(let b1) = betas[0], case .number(let b2) = betas[1] else {
-          throw BuiltinError("bad argument 'betas' to 'adam': expected [beta1, beta2]")
-        }
+        let (b1, b2) = try a.pair("betas")
         return .host(OptimizerObject(Adam(try self.parameters(a), lr: try a.float("lr"), betas: (Float(b1), Float(b2)), weightDecay: try a.float("weight_decay"))))
       },
       Builtin("sgd", category: cat,
-              params: [P("net", "model or list", "a model, or a list of param tensors"), P("lr", "number", "learning rate"), P("momentum", "number", "momentum", num(0))],
+              params: [P("net", .parameters, "a model, or a list of param tensors"), P("lr", .number, "learning rate"), P("momentum", .number, "momentum", num(0))],
               summary: "Stochastic gradient descent (torch.optim.SGD).", example: "w = param(ones([2]))\nopt = sgd([w], lr: 0.5)\nbackward(sum(w * w))\nstep(opt)\nw") { [unowned self] a in
         .host(OptimizerObject(SGD(try self.parameters(a), lr: try a.float("lr"), momentum: try a.float("momentum"))))
       },
-      Builtin("step", category: cat, params: [P("opt", "optimizer", "an optimizer")], summary: "Updates the parameters from their gradients.",
+      Builtin("step", category: cat, params: [P("opt", .optimizer, "an optimizer")], summary: "Updates the parameters from their gradients.",
               example: "w = param(ones([1]))\nopt = sgd([w], lr: 1)\nbackward(sum(w))\nstep(opt)\nw") { [unowned self] a in
         try self.optimizer(a).step()
         return .none
       },
-      Builtin("zero_grad", category: cat, params: [P("opt", "optimizer", "an optimizer")], summary: "Clears the gradients of the optimizer's parameters.",
+      Builtin("zero_grad", category: cat, params: [P("opt", .optimizer, "an optimizer")], summary: "Clears the gradients of the optimizer's parameters.",
               example: "w = param(ones([1]))\nopt = sgd([w], lr: 1)\nbackward(sum(w))\nzero_grad(opt)\ngrad(w)") { [unowned self] a in
         try self.optimizer(a).zeroGrad()
         return .none
       },
-      Builtin("set_lr", category: cat, params: [P("opt", "optimizer", "an optimizer"), P("lr", "number", "the new learning rate")],
+      Builtin("set_lr", category: cat, params: [P("opt", .optimizer, "an optimizer"), P("lr", .number, "the new learning rate")],
               summary: "Changes the learning rate (for schedules).", example: "opt = adam([param(ones([1]))])\nset_lr(opt, 1e-5)\nopt.lr") { [unowned self] a in
         try self.optimizer(a).learningRate = try a.float("lr")
         return .none
       },
-      Builtin("save", category: cat, params: [P("net", "model", "a model"), P("path", "string", "a .safetensors file")],
+      Builtin("save", category: cat, params: [P("net", .model, "a model"), P("path", .string, "a .safetensors file")],
               summary: "Writes a checkpoint (safetensors, F32, PyTorch names, config in __metadata__) atomically.",
               example: "save(unet(base: 2, depth: 2), \"/tmp/riad-example.safetensors\")") { [unowned self] a in
         try self.model(a).save(to: try a.string("path"))
         return .none
       },
-      Builtin("load", category: cat, params: [P("path", "string", "a checkpoint written by save (or the PyTorch reference)")],
+      Builtin("load", category: cat, params: [P("path", .string, "a checkpoint written by save (or the PyTorch reference)")],
               summary: "Rebuilds a model from a checkpoint; rejects a foreign, truncated or mismatched file.",
               example: "save(unet(base: 2, depth: 2), \"/tmp/riad-example.safetensors\")\nload(\"/tmp/riad-example.safetensors\")") { a in
         .host(ModelObject(try UNet.load(from: try a.string("path"))))
@@ -131,18 +123,10 @@ extension Session {
     ]
   }
 
+  /// The tensors a `.parameters` argument names.
   func parameters(_ a: Args) throws -> [Tensor] {
-    switch a["net"] {
-    case .host(let h as ModelObject): return h.net.parameters
-    case .list(let l):
-      return try l.items.map { v in
-        guard case .tensor(let t) = v, t.requiresGrad, t.gradOp == nil else {
-          throw BuiltinError("bad argument 'net' to '\(a.builtin.name)': expected a model or a list of param tensors, got a list holding \(v.brief)")
-        }
-        return t
-      }
-    case let v: throw BuiltinError("bad argument 'net' to '\(a.builtin.name)': expected a model or a list of param tensors, got \(v.brief)")
-    }
+    if case .host(let h as ModelObject) = a["net"] { return h.net.parameters }
+    return try a.tensors("net")
   }
 }
 

@@ -1,17 +1,17 @@
 import RiadTensor
 
-/// One parameter of a builtin: its name, the type it accepts (as shown in
-/// docs), its default (nil when required) and a one-line help.
+/// One parameter of a builtin: its name, the type it accepts (which is also
+/// its check, `ParamType`), its default (nil when required) and a one-line help.
 public struct BuiltinParam {
   public let name: String
-  public let type: String
+  public let type: ParamType
   public let defaultValue: Value?
   public let defaultText: String?
   public let help: String
-  /// Collects every remaining positional argument into a list.
+  /// Collects every remaining positional argument into a list (each checked against `type`).
   public let variadic: Bool
 
-  public init(_ name: String, _ type: String, _ help: String, default value: Value? = nil,
+  public init(_ name: String, _ type: ParamType, _ help: String, default value: Value? = nil,
               shown: String? = nil, variadic: Bool = false) {
     self.name = name
     self.type = type
@@ -22,6 +22,13 @@ public struct BuiltinParam {
   }
 
   public var isRequired: Bool { defaultValue == nil && !variadic }
+
+  /// Whether nil is a fine value: the default is nil, or the type allows it.
+  var acceptsNil: Bool {
+    if case .none? = defaultValue { return true }
+    if case .optional = type { return true }
+    return type == .any
+  }
 }
 
 /// A builtin function, declared once: the registry derives argument
@@ -59,9 +66,10 @@ public struct BuiltinError: Error, CustomStringConvertible {
   public var description: String { message }
 }
 
-/// The bound arguments of one builtin call, with typed accessors that
-/// convert and check in one place and report with one message shape:
-/// `bad argument 'k' to 'masks': expected an integer, got number 1.5`.
+/// The bound arguments of one builtin call. Binding has already converted
+/// each argument to its parameter's declared type (`ParamType`), so these
+/// accessors only take the values out; the one left to throw is a builtin
+/// reading a parameter with an accessor its declaration does not match.
 public struct Args {
   public let builtin: Builtin
   public let values: [String: Value]
@@ -76,24 +84,19 @@ public struct Args {
   public func isNil(_ name: String) -> Bool { self[name].isNil }
 
   public func number(_ name: String) throws -> Double {
-    switch self[name] {
-    case .number(let v): return v
-    case .bool(let b): return b ? 1 : 0
-    case .tensor(let t) where t.count == 1: return Double(t.data[0])
-    case let v: throw bad(name, "a number", v)
-    }
+    guard case .number(let v) = self[name] else { throw bad(name, "a number", self[name]) }
+    return v
   }
 
   public func optionalNumber(_ name: String) throws -> Double? { isNil(name) ? nil : try number(name) }
 
-  public func int(_ name: String, min: Int? = nil) throws -> Int {
+  public func int(_ name: String) throws -> Int {
     let v = try number(name)
     guard v == v.rounded(), abs(v) < 1e15 else { throw bad(name, "an integer", self[name]) }
-    if let min, Int(v) < min { throw bad(name, "an integer ≥ \(min)", self[name]) }
     return Int(v)
   }
 
-  public func optionalInt(_ name: String, min: Int? = nil) throws -> Int? { isNil(name) ? nil : try int(name, min: min) }
+  public func optionalInt(_ name: String) throws -> Int? { isNil(name) ? nil : try int(name) }
 
   public func float(_ name: String) throws -> Float { Float(try number(name)) }
 
@@ -110,14 +113,8 @@ public struct Args {
   public func optionalString(_ name: String) throws -> String? { isNil(name) ? nil : try string(name) }
 
   public func list(_ name: String) throws -> [Value] {
-    switch self[name] {
-    case .list(let l): return l.items
-    case .range(let a, let b):
-      guard b - a <= 10_000_000 else { throw bad(name, "a list (a range of at most 10,000,000 numbers)", self[name]) }
-      return (a..<max(a, b)).map { .number(Double($0)) }
-    case .tensor(let t) where t.rank == 1: return t.data.map { .number(Double($0)) }
-    case let v: throw bad(name, "a list", v)
-    }
+    guard case .list(let l) = self[name] else { throw bad(name, "a list", self[name]) }
+    return l.items
   }
 
   public func record(_ name: String) throws -> RecordBox {
@@ -127,68 +124,76 @@ public struct Args {
 
   public func function(_ name: String) throws -> Value {
     switch self[name] {
-    case .function, .builtin: return self[name]
-    case .host(let h) where h.typeName == "model": return self[name]
+    case .function, .builtin, .host: return self[name]
     case let v: throw bad(name, "a function", v)
     }
   }
 
-  /// A tensor; numbers and (nested) lists of numbers convert.
   public func tensor(_ name: String) throws -> Tensor {
-    do { return try Convert.tensor(self[name]) } catch let e as BuiltinError where e.message.contains("rectangular") {
-      throw BuiltinError("bad argument '\(name)' to '\(builtin.name)': \(e.message)")
-    } catch { throw bad(name, "a tensor", self[name]) }
+    guard case .tensor(let t) = self[name] else { throw bad(name, "a tensor", self[name]) }
+    return t
   }
 
   public func optionalTensor(_ name: String) throws -> Tensor? { isNil(name) ? nil : try tensor(name) }
 
-  /// A shape: a number or a list of non-negative integers.
-  public func shape(_ name: String) throws -> [Int] {
-    let extents: [Double]
-    switch self[name] {
-    case .number(let x): extents = [x]
-    case .list(let l):
-      extents = try l.items.map { v in
-        guard case .number(let x) = v else { throw bad(name, "a list of non-negative integers", self[name]) }
-        return x
-      }
-    case .tensor(let t) where t.rank <= 1: extents = t.data.map(Double.init)
-    case let v: throw bad(name, "a shape (a number or a list of integers)", v)
+  /// A shape, extents or integers parameter as Ints.
+  public func ints(_ name: String) throws -> [Int] {
+    try list(name).map { v in
+      guard case .number(let x) = v, x == x.rounded() else { throw bad(name, "a list of integers", self[name]) }
+      return Int(x)
     }
-    guard extents.allSatisfy({ $0 == $0.rounded() && $0 >= 0 }) else {
-      throw bad(name, "non-negative integer extents", self[name])
+  }
+
+  /// A `.shape` parameter.
+  public func shape(_ name: String) throws -> [Int] { try ints(name) }
+
+  /// A `.sides` parameter: height and width.
+  public func sides(_ name: String) throws -> (Int, Int) {
+    let s = try ints(name)
+    return (s[0], s[1])
+  }
+
+  public func optionalSides(_ name: String) throws -> (Int, Int)? { isNil(name) ? nil : try sides(name) }
+
+  /// A `.pair` parameter.
+  public func pair(_ name: String) throws -> (Double, Double) {
+    let r = try list(name)
+    guard r.count == 2, case .number(let a) = r[0], case .number(let b) = r[1] else { throw bad(name, "two numbers", self[name]) }
+    return (a, b)
+  }
+
+  /// A `.pair` parameter, or nil.
+  public func optionalPair(_ name: String) throws -> (Double, Double)? { isNil(name) ? nil : try pair(name) }
+
+  /// A `.tensors` parameter.
+  public func tensors(_ name: String) throws -> [Tensor] {
+    try list(name).map { v in
+      guard case .tensor(let t) = v else { throw bad(name, "a list of tensors", self[name]) }
+      return t
     }
-    let elements = extents.reduce(1.0, *)
-    guard elements <= Double(Args.maxElements) else {
-      throw BuiltinError("bad argument '\(name)' to '\(builtin.name)': \(Format.repr(self[name])) has \(formatNumber(elements)) elements, more than riad allows in one tensor (\(Args.maxElements))")
+  }
+
+  /// A `.numbers` parameter.
+  public func numbers(_ name: String) throws -> [Double] {
+    try list(name).map { v in
+      guard case .number(let x) = v else { throw bad(name, "numbers", self[name]) }
+      return x
     }
-    return extents.map { Int($0) }
   }
 
   /// The most elements one tensor may have (2³¹, 8 GiB of float32): a typo
   /// such as `zeros([100000, 100000])` gives an error instead of exhausting memory.
   public static let maxElements = 1 << 31
 
-  /// A list of integers such as `ks: [2, 4, 8, 16]`.
-  public func ints(_ name: String, min: Int? = nil) throws -> [Int] {
-    let items = try list(name)
-    return try items.map { v in
-      guard case .number(let x) = v, x == x.rounded(), min.map({ Int(x) >= $0 }) ?? true else {
-        throw bad(name, min.map { "a list of integers ≥ \($0)" } ?? "a list of integers", self[name])
-      }
-      return Int(x)
-    }
-  }
-
-  /// A host object of the given type name (`"model"`, `"dataset"` …).
-  public func host<T: HostObject>(_ name: String, _ type: T.Type, _ what: String) throws -> T {
-    guard case .host(let h) = self[name], let t = h as? T else { throw bad(name, what, self[name]) }
+  /// A host object of the given class.
+  public func host<T: HostObject>(_ name: String, _ type: T.Type) throws -> T {
+    guard case .host(let h) = self[name], let t = h as? T else { throw bad(name, String(describing: T.self), self[name]) }
     return t
   }
 
-  /// A seed: nil, or a non-negative integer.
+  /// A seed: nil, or a non-negative integer (declare it `.integer(min: 0)`).
   public func seed(_ name: String = "seed") throws -> UInt64? {
-    guard let v = try optionalInt(name, min: 0) else { return nil }
+    guard let v = try optionalInt(name) else { return nil }
     return UInt64(v)
   }
 }
@@ -215,6 +220,12 @@ public enum Convert {
     }
   }
 
+  /// The numbers of a value a `.numbers` parameter has converted.
+  public static func numbers(_ v: Value) -> [Double] {
+    guard case .list(let l) = v else { return [] }
+    return l.items.compactMap { if case .number(let x) = $0 { return x }; return nil }
+  }
+
   /// A tensor as nested lists of numbers (a scalar as a number).
   public static func list(_ t: Tensor) -> Value {
     if t.rank == 0 { return .number(Double(t.data[0])) }
@@ -238,6 +249,12 @@ public final class BuiltinRegistry {
   public func register(_ builtins: [Builtin]) {
     for b in builtins {
       precondition(byName[b.name] == nil, "builtin '\(b.name)' declared twice")
+      for p in b.params {
+        guard let d = p.defaultValue, !d.isNil else { continue }
+        guard case .success = p.type.convert(d) else {
+          preconditionFailure("builtin '\(b.name)': the default of '\(p.name)' is not \(p.type.expectation)")
+        }
+      }
       byName[b.name] = b
       all.append(b)
     }
@@ -258,7 +275,7 @@ public final class BuiltinRegistry {
     var s = "\(b.signature)\n  \(b.summary)\n"
     if !b.params.isEmpty {
       s += "\n"
-      for p in b.params { s += "  \(p.name) (\(p.type)\(p.defaultText.map { ", default \($0)" } ?? "")): \(p.help)\n" }
+      for p in b.params { s += "  \(p.name) (\(p.type.name)\(p.defaultText.map { ", default \($0)" } ?? "")): \(p.help)\n" }
     }
     if !b.discussion.isEmpty { s += "\n" + b.discussion.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n") + "\n" }
     s += "\nexample:\n" + b.example.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
@@ -280,7 +297,7 @@ public final class BuiltinRegistry {
         if !b.params.isEmpty {
           s += "| parameter | type | default | meaning |\n|---|---|---|---|\n"
           for p in b.params {
-            s += "| `\(p.name)` | \(p.type) | \(p.defaultText.map { "`\($0)`" } ?? (p.variadic ? "any number" : "required")) | \(p.help) |\n"
+            s += "| `\(p.name)` | \(p.type.name) | \(p.defaultText.map { "`\($0)`" } ?? (p.variadic ? "any number" : "required")) | \(p.help) |\n"
           }
           s += "\n"
         }

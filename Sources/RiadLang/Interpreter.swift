@@ -637,7 +637,34 @@ public final class Interpreter {
       else if p.variadic { bound[p.name] = .list([]) }
       else { throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(b.name)'", at: range) }
     }
+    // The declaration is the check: convert every argument to its type.
+    for p in b.params {
+      let v = bound[p.name]!
+      if p.variadic {
+        guard case .list(let items) = v else { continue }
+        var converted: [Value] = []
+        for (i, item) in items.items.enumerated() {
+          converted.append(try convertArgument(item, p, b, range, position: i + 1))
+        }
+        bound[p.name] = .list(converted)
+      } else if v.isNil && p.acceptsNil {
+        continue
+      } else {
+        bound[p.name] = try convertArgument(v, p, b, range, position: nil)
+      }
+    }
     return bound
+  }
+
+  /// `v` as parameter `p` of builtin `b` takes it, or the one error shape.
+  func convertArgument(_ v: Value, _ p: BuiltinParam, _ b: Builtin, _ range: SourceRange, position: Int?) throws -> Value {
+    switch p.type.convert(v) {
+    case .success(let c): return c
+    case .failure(let mismatch):
+      let which = position.map { "'\(p.name)' (item \($0))" } ?? "'\(p.name)'"
+      let detail = mismatch.detail.map { ": \($0)" } ?? ""
+      throw ScriptError(.runtime, "bad argument \(which) to '\(b.name)': expected \(p.type.expectation), got \(v.brief)\(detail)", at: range)
+    }
   }
 
   func callClosure(_ c: Closure, _ positional: [Value], _ named: [(String, Value, SourceRange)],
