@@ -87,7 +87,8 @@ extension Tensor {
   /// The source coordinate of output pixel o is o·scale (nearest, floored)
   /// or (o + ½)·scale − ½ clamped at 0 (bilinear, half-pixel centres), with
   /// scale = in/out in float32, or 1/factor when `factors` (the caller's
-  /// scale factors, height then width) are given, as PyTorch does.
+  /// scale factors, height then width) are given, as PyTorch does. A side
+  /// whose size does not change is copied as it is.
   public func upsample(to size: (Int, Int), mode: String = "bilinear", factors: (Double, Double)? = nil) throws -> Tensor {
     let (np, h, w) = try planes("upsample")
     let (oh, ow) = size
@@ -97,6 +98,9 @@ extension Tensor {
     func taps(_ o: Int, _ n: Int, _ on: Int, _ factor: Double?) -> [Tap] {
       let scale = factor.map { Float(1 / $0) } ?? Float(n) / Float(on)
       if mode == "nearest" { return [(Swift.min(Int((Float(o) * scale).rounded(.down)), n - 1), 1)] }
+      // A side that keeps its size is copied, not blended (PyTorch skips
+      // it), so an infinity next door does not turn into 0·∞ = NaN.
+      if on == n && factor == nil { return [(o, 1)] }
       let src = Swift.max(scale * (Float(o) + 0.5) - 0.5, 0)
       let i0 = Swift.min(Int(src), n - 1), i1 = Swift.min(i0 + 1, n - 1)
       let l = src - Float(i0)

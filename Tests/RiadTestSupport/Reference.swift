@@ -276,7 +276,7 @@ public struct RefArray: CustomStringConvertible {
   /// F.interpolate with align_corners=False: the source coordinate of an
   /// output pixel uses scale = in/out in float32 (or 1/scale_factor when
   /// one was given); nearest floors it, bilinear blends the two neighbours
-  /// of (dst + ½)·scale − ½, clamped at 0.
+  /// of (dst + ½)·scale − ½, clamped at 0; a side that keeps its size is copied.
   public func upsample(_ oh: Int, _ ow: Int, mode: String, scaleFactor: Double? = nil) -> RefArray {
     let (h, w) = (shape[2], shape[3])
     func scale(_ input: Int, _ output: Int) -> Float {
@@ -286,6 +286,7 @@ public struct RefArray: CustomStringConvertible {
     func taps(_ o: Int, _ input: Int, _ output: Int) -> [(Int, Double)] {
       let sc = scale(input, output)
       if mode == "nearest" { return [(min(Int((Float(o) * sc).rounded(.down)), input - 1), 1)] }
+      if input == output && scaleFactor == nil { return [(o, 1)] }   // PyTorch leaves an unchanged side alone
       let src = max(sc * (Float(o) + 0.5) - 0.5, 0)
       let i0 = Int(src.rounded(.down))
       let lambda = Double(src) - Double(i0)
