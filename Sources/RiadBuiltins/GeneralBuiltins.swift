@@ -138,6 +138,13 @@ extension Session {
       Builtin("clock", category: cat, summary: "Seconds since an arbitrary start, for timing.", example: "t = clock()\nelapsed = clock() - t") { _ in
         num(Double(DispatchTime.now().uptimeNanoseconds) / 1e9)
       },
+      Builtin("memory", category: cat,
+              summary: "This process's memory in MiB: {rss_mb: resident now, peak_mb: the most it has held}.",
+              discussion: "Read from /proc/self/status (VmRSS, VmHWM); for watching a long session or a loop that should not grow.",
+              example: "m = memory()\nm.rss_mb > 0") { _ in
+        let (rss, peak) = processMemory()
+        return .record([("rss_mb", num(rss)), ("peak_mb", num(peak))])
+      },
       Builtin("seed", category: cat, params: [P("n", .integer(min: 0), "the seed, ≥ 0")],
               summary: "Resets the global random generator that draws happen from when no seed is given.",
               example: "seed(42)\nrand([2])") { a in
@@ -239,4 +246,22 @@ enum JSON {
     }
     return convert(object)
   }
+}
+
+/// Resident and peak memory in MiB, from /proc/self/status (Linux), else
+/// the peak from getrusage for both.
+func processMemory() -> (rss: Double, peak: Double) {
+  func field(_ text: String, _ name: String) -> Double? {
+    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
+    let kb = line.split(separator: " ").compactMap { Double($0) }.first
+    return kb.map { $0 / 1024 }
+  }
+  if let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+     let rss = field(text, "VmRSS"), let peak = field(text, "VmHWM") {
+    return (rss, peak)
+  }
+  var usage = rusage()
+  getrusage(RUSAGE_SELF.rawValue, &usage)
+  let peak = Double(usage.ru_maxrss) / 1024
+  return (peak, peak)
 }

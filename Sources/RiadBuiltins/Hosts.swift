@@ -95,8 +95,8 @@ func num(_ v: Double) -> Value { .number(v) }
 
 /// The parameter types of the method's builtins.
 extension ParamType {
-  static let imageOrBatch = ParamType.ranked([3, 4], "an image [C,H,W] or a batch [N,C,H,W]")
-  static let image = ParamType.ranked([3], "one image [C,H,W]")
-  static let batch = ParamType.ranked([4], "a batch [N,C,H,W]")
+  static var imageOrBatch: ParamType { ParamType.ranked([3, 4], "an image [C,H,W] or a batch [N,C,H,W]") }
+  static var image: ParamType { ParamType.ranked([3], "one image [C,H,W]") }
+  static var batch: ParamType { ParamType.ranked([4], "a batch [N,C,H,W]") }
 }
 let nilDefault: Value = .none

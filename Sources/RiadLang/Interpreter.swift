@@ -1,72 +1,6 @@
 import Foundation
 import RiadTensor
 
-/// Variables of one scope. Blocks share their function's scope; each call
-/// gets a new one whose parent is the scope the function was defined in.
-///
-/// A function stored in the scope it closes over (`fn g() {…}` inside a
-/// function, or `h = fn() {…}` there) would make a reference cycle, scope →
-/// function → scope, and keep the whole scope (its tensors too) alive for
-/// ever. Such a function is stored holding its scope weakly, and every read
-/// hands out one that holds it strongly: the scope lives exactly as long as
-/// someone outside it can reach it.
-public final class Environment {
-  private var slots: [String: Value] = [:]
-  let parent: Environment?
-
-  init(parent: Environment?) { self.parent = parent }
-
-  var isGlobal: Bool { parent == nil }
-
-  /// This scope's own variable `name` (not its parents').
-  subscript(local name: String) -> Value? {
-    get {
-      guard let v = slots[name] else { return nil }
-      if case .function(let c) = v, c.holdsScopeWeakly { return .function(c.holdingScope(self)) }
-      return v
-    }
-    set {
-      if let newValue, case .function(let c) = newValue, c.env === self {
-        slots[name] = .function(c.holdingScopeWeakly())
-      } else {
-        slots[name] = newValue
-      }
-    }
-  }
-
-  public func lookup(_ name: String) -> Value? {
-    var e: Environment? = self
-    while let env = e { if let v = env[local: name] { return v }; e = env.parent }
-    return nil
-  }
-
-  /// Assignment updates the nearest binding in an enclosing function scope;
-  /// otherwise it creates a local. Inside a function, globals are read-only
-  /// (assigning creates a local), as in Python without `global`.
-  func assign(_ name: String, _ value: Value) {
-    var e: Environment? = self
-    while let env = e, !env.isGlobal {
-      if env.slots[name] != nil { env[local: name] = value; return }
-      e = env.parent
-    }
-    self[local: name] = value
-  }
-
-  /// Sets a variable in this scope directly.
-  public func assignGlobal(_ name: String, _ value: Value) { self[local: name] = value }
-
-  /// Removes every variable of this scope (`:reset`).
-  public func clear() { slots.removeAll() }
-
-  /// The names visible from this scope, sorted.
-  public var names: [String] {
-    var all = Set<String>()
-    var e: Environment? = self
-    while let env = e { all.formUnion(env.slots.keys); e = env.parent }
-    return all.sorted()
-  }
-}
-
 /// Non-local exits, carried as Swift errors through the tree walk.
 enum ControlFlow: Error {
   case returning(Value)
@@ -100,7 +34,12 @@ public final class Interpreter {
 
   /// The globals may hold functions that close over them (inside a list or
   /// a record, say): a cycle that outlives the interpreter unless cut here.
-  deinit { globals.clear() }
+  /// Scopes of finished calls still in a cycle hold the globals as their
+  /// parent: a last collection frees them.
+  deinit {
+    globals.clear()
+    CycleCollector.collect()
+  }
 
   // MARK: - Running programs
 
@@ -153,6 +92,7 @@ public final class Interpreter {
   @discardableResult
   func execute(_ stmt: Stmt, _ env: Environment) throws -> Value {
     currentStatement = stmt.range
+    CycleCollector.collectIfDue()
     try checkInterrupt(stmt.range)
     switch stmt.kind {
     case .expression(let e):
@@ -693,7 +633,7 @@ public final class Interpreter {
     }
     depth += 1
     let savedStatement = currentStatement
-    defer { depth -= 1; currentStatement = savedStatement }
+    defer { depth -= 1; currentStatement = savedStatement; CycleCollector.collectIfDue() }
     do {
       return try executeBlock(decl.body, local)
     } catch ControlFlow.returning(let v) {

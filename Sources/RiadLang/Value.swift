@@ -22,7 +22,11 @@ extension HostObject {
 /// A mutable list shared by reference, as in Python and Julia.
 public final class ListBox {
   public var items: [Value]
-  public init(_ items: [Value]) { self.items = items }
+  public init(_ items: [Value]) {
+    self.items = items
+    CycleCollector.track(self)
+  }
+  deinit { CycleCollector.untrack(self) }
 }
 
 /// A record: fields in insertion order, shared by reference.
@@ -30,7 +34,11 @@ public final class RecordBox {
   public private(set) var keys: [String] = []
   private var values: [String: Value] = [:]
 
-  public init(_ pairs: [(String, Value)] = []) { for (k, v) in pairs { self[k] = v } }
+  public init(_ pairs: [(String, Value)] = []) {
+    for (k, v) in pairs { self[k] = v }
+    CycleCollector.track(self)
+  }
+  deinit { CycleCollector.untrack(self) }
 
   public subscript(key: String) -> Value? {
     get { values[key] }
@@ -45,6 +53,9 @@ public final class RecordBox {
   }
 
   public var pairs: [(String, Value)] { keys.map { ($0, values[$0]!) } }
+
+  var fieldValues: Dictionary<String, Value>.Values { values.values }
+  func removeAll() { values.removeAll(); keys.removeAll() }
 }
 
 /// A user function with the environment it closes over. Inside that
@@ -52,11 +63,19 @@ public final class RecordBox {
 /// `Environment`); everywhere else strongly.
 public final class Closure {
   public let decl: FunctionDecl
-  private let strongScope: Environment?
+  private var strongScope: Environment?
   private weak var weakScope: Environment?
 
-  init(_ decl: FunctionDecl, _ env: Environment) { self.decl = decl; strongScope = env; weakScope = nil }
-  private init(_ decl: FunctionDecl, weakly env: Environment) { self.decl = decl; strongScope = nil; weakScope = env }
+  init(_ decl: FunctionDecl, _ env: Environment) {
+    self.decl = decl; strongScope = env; weakScope = nil
+    CycleCollector.track(self)
+  }
+
+  deinit { CycleCollector.untrack(self) }
+  private init(_ decl: FunctionDecl, weakly env: Environment) {
+    self.decl = decl; strongScope = nil; weakScope = env
+    CycleCollector.track(self)
+  }
 
   /// The scope the function was defined in. A weak closure is only ever
   /// read out of that scope, so the scope is alive whenever this is asked.
@@ -140,4 +159,31 @@ public func valuesEqual(_ a: Value, _ b: Value) -> Bool {
   case let (.host(x), .host(y)): return x === y
   default: return false
   }
+}
+
+extension Value {
+  /// Calls `body` with the object of this value the cycle collector tracks, if any.
+  func forEachCollectable(_ body: (AnyObject) -> Void) {
+    switch self {
+    case .list(let l): body(l)
+    case .record(let r): body(r)
+    case .function(let c): body(c)
+    default: break
+    }
+  }
+}
+
+extension ListBox: Collectable {
+  func forEachReference(_ body: (AnyObject) -> Void) { for v in items { v.forEachCollectable(body) } }
+  func dropReferences() { items.removeAll() }
+}
+
+extension RecordBox: Collectable {
+  func forEachReference(_ body: (AnyObject) -> Void) { for v in fieldValues { v.forEachCollectable(body) } }
+  func dropReferences() { removeAll() }
+}
+
+extension Closure: Collectable {
+  func forEachReference(_ body: (AnyObject) -> Void) { if let strongScope { body(strongScope) } }
+  func dropReferences() { strongScope = nil }
 }

@@ -133,6 +133,20 @@ final class LanguageSemanticsTests: RiadTestCase {
       """)
     XCTAssertEqual(values("c(); c()"), [4])
     XCTAssertEqual(values("fn fact(n) { if n <= 1 { return 1 }; n * fact(n - 1) }; fact(6)"), [720])
+    // A list and a record of functions kept in the functions' own scope: a
+    // cycle through containers, which the cycle collector frees.
+    weak var held: Tensor?
+    try h.run("""
+      fn hold() { big = zeros([100]); fs = [fn() { big }]; r = {fs: fs, me: fn() { r }}; fs }
+      kept = hold()
+      t = kept[0]()
+      """)
+    if case .tensor(let t)? = h.value("t") { held = t }
+    try h.run("t = nil")
+    XCTAssertNotNil(held, "the returned list still reaches the scope")
+    try h.run("kept = nil")
+    CycleCollector.collect()
+    XCTAssertNil(held, "a scope kept alive only by a cycle through a list and a record was not freed")
     // Each read of a function hands out a new closure object: still the same function.
     guard case .bool(true)? = try h.run("fn outer() { fn inner() { 1 }; inner == inner }; outer()") else {
       return XCTFail("a function is not equal to itself")
