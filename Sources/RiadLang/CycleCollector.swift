@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Frees the scopes, closures, lists and records that only reference
 /// cycles keep alive.
 ///
@@ -26,9 +32,16 @@ public enum CycleCollector {
   /// The objects that can take part in a cycle, by address.
   nonisolated(unsafe) private static var live = Set<UnsafeMutableRawPointer>()
   nonisolated(unsafe) private static var madeSinceCollection = 0
-  /// Collect after this many new objects: at least 256, and at least as
-  /// many as survived the last collection (so the work stays linear).
-  nonisolated(unsafe) private static var threshold = 256
+  /// Collect after this many new objects: at least `minimumThreshold`, and
+  /// at least as many as survived the last collection (so the work stays
+  /// linear).
+  nonisolated(unsafe) private static var threshold = minimumThreshold
+  /// 256; `RIAD_COLLECT_EVERY=N` sets it (tests use 1: a collection before
+  /// every statement and at every return, which must change no result).
+  nonisolated(unsafe) public static var minimumThreshold: Int = {
+    if let v = getenv("RIAD_COLLECT_EVERY"), let n = Int(String(cString: v)), n >= 1 { return n }
+    return 256
+  }()
   /// How many objects the collections so far have freed (for tests).
   nonisolated(unsafe) public private(set) static var freed = 0
 
@@ -75,7 +88,7 @@ public enum CycleCollector {
     let garbage = objects.filter { !alive.contains($0) }.map(collectable)
     for g in garbage { g.dropReferences() }
     freed += garbage.count
-    threshold = Swift.max(256, live.count - garbage.count)
+    threshold = Swift.max(minimumThreshold, live.count - garbage.count)
     return garbage.count
   }
 

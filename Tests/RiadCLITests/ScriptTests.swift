@@ -55,7 +55,9 @@ func runRiad(_ arguments: [String], stdin: String? = nil, environment: [String: 
 /// Golden scripts: every `Scripts/*.riad` runs through the real executable.
 /// `# expect: TEXT` lines give stdout, line by line and in order;
 /// `# error: TEXT` lines must each appear in stderr (and the status is 1);
-/// `# status: N` overrides the expected exit status.
+/// `# status: N` overrides the expected exit status. Each script runs twice:
+/// as it is, and with a cycle collection before every statement and at
+/// every return (`RIAD_COLLECT_EVERY=1`), which must change nothing.
 final class ScriptTests: RiadTestCase {
   func testGoldenScripts() throws {
     let dir = packageRoot.appendingPathComponent("Tests/RiadCLITests/Scripts")
@@ -73,13 +75,15 @@ final class ScriptTests: RiadTestCase {
         if comment.hasPrefix("error: ") { errors.append(String(comment.dropFirst(7))) }
         if comment.hasPrefix("status: ") { status = Int32(comment.dropFirst(8)) }
       }
-      let outcome = try runRiad([path])
-      let lines = outcome.stdout.isEmpty ? [] : outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast(outcome.stdout.hasSuffix("\n") ? 1 : 0)
-      XCTAssertEqual(Array(lines), expected, "\(name): stdout differs\nstderr: \(outcome.stderr)")
-      for e in errors {
-        XCTAssertTrue(outcome.stderr.contains(e), "\(name): stderr lacks «\(e)»; it was:\n\(outcome.stderr)")
+      for (mode, environment) in [("", [String: String]()), (" (collecting at every statement)", ["RIAD_COLLECT_EVERY": "1"])] {
+        let outcome = try runRiad([path], environment: environment)
+        let lines = outcome.stdout.isEmpty ? [] : outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLast(outcome.stdout.hasSuffix("\n") ? 1 : 0)
+        XCTAssertEqual(Array(lines), expected, "\(name)\(mode): stdout differs\nstderr: \(outcome.stderr)")
+        for e in errors {
+          XCTAssertTrue(outcome.stderr.contains(e), "\(name)\(mode): stderr lacks «\(e)»; it was:\n\(outcome.stderr)")
+        }
+        XCTAssertEqual(outcome.status, status ?? (errors.isEmpty ? 0 : 1), "\(name)\(mode): exit status; stderr: \(outcome.stderr)")
       }
-      XCTAssertEqual(outcome.status, status ?? (errors.isEmpty ? 0 : 1), "\(name): exit status; stderr: \(outcome.stderr)")
     }
   }
 }
