@@ -35,7 +35,7 @@ extension Session {
               params: [P("path", .string, "a PNG file (8/16-bit gray, gray+alpha, RGB, RGBA or palette)"),
                        P("size", .sides, "resize to this side or [h, w]", nilDefault), P("gray", .bool, "one luma channel instead of three", .bool(false))],
               summary: "Reads a PNG into an image [C,H,W] in [0,1] (3 channels, or 1 with gray: true; alpha dropped).",
-              example: "save_image(rand([3, 8, 8], seed: 1), \"/tmp/riad-example.png\")\nload_image(\"/tmp/riad-example.png\", size: 4)") { [unowned self] a in
+              example: "save_image(rand([3, 8, 8], seed: 1), \"/tmp/riad-example.png\")\nload_image(\"/tmp/riad-example.png\", size: 4)") { a in
         var t = try MVTec.image(try a.string("path"), nil, try a.bool("gray"))
         if let (h, w) = try a.optionalSides("size") { t = try ImageOps.resize(t, height: h, width: w) }
         return .tensor(t)
@@ -50,7 +50,7 @@ extension Session {
       },
       Builtin("resize", category: cat, params: [P("t", .tensor, "[C,H,W], [N,C,H,W] or [H,W]"), P("size", .sides, "the new side or [h, w]")],
               summary: "Resizes images: area averaging when shrinking, bilinear when enlarging.",
-              example: "shape(resize(rand([3, 32, 32]), 8))") { [unowned self] a in
+              example: "shape(resize(rand([3, 32, 32]), 8))") { a in
         let (h, w) = try a.sides("size")
         return .tensor(try ImageOps.resize(try a.tensor("t"), height: h, width: w))
       },

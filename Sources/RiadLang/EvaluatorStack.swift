@@ -69,7 +69,7 @@ public enum EvaluatorStack {
   }
 
   /// Marks the evaluator threads (any non-nil value).
-  nonisolated(unsafe) static let key: pthread_key_t = {
+  static let key: pthread_key_t = {
     var key = pthread_key_t()
     pthread_key_create(&key, nil)
     return key

@@ -1,5 +1,4 @@
 import Foundation
-import RiadTestSupport
 import XCTest
 
 /// The base of riad's test cases: it arranges the leak check below.
