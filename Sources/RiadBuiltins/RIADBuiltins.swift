@@ -174,7 +174,7 @@ extension Session {
     return try withNoGrad {
       // Rows: the result; then for each mask what is hidden, what the network
       // sees, what it paints and what it contributes; then the GMS scales.
-      var steps: [(String?, RGBImage)] = []
+      var steps: [Figure.Panel] = []
       var r: Tensor? = nil
       for i in 0..<n {
         let mi = try m.indexed([.slice(start: i, stop: i + 1, step: 1)])
@@ -182,28 +182,31 @@ extension Session {
         let out = try net(masked)
         let part = try (1 - mi) * out
         r = try r.map { try $0 + part } ?? part
-        steps.append(("mask \(i + 1)", try RGBImage(mi.indexed([.at(0)]))))
-        steps.append(("input x mask \(i + 1)", try RGBImage(masked.indexed([.at(0)]))))
-        steps.append(("inpainted \(i + 1)", try RGBImage(out.indexed([.at(0)]))))
-        steps.append(("hidden part \(i + 1)", try RGBImage(part.indexed([.at(0)]))))
+        steps.append(Figure.Panel(caption: "mask \(i + 1)", image: try RGBImage(mi.indexed([.at(0)]))))
+        steps.append(Figure.Panel(caption: "input × mask \(i + 1)", image: try RGBImage(masked.indexed([.at(0)]))))
+        steps.append(Figure.Panel(caption: "inpainted \(i + 1)", image: try RGBImage(out.indexed([.at(0)]))))
+        steps.append(Figure.Panel(caption: "hidden part \(i + 1)", image: try RGBImage(part.indexed([.at(0)]))))
       }
       var (p, q) = (batch, r!)
       var sum: Tensor? = nil
-      var scales: [(String?, RGBImage)] = []
+      var scales: [Figure.Panel] = []
       for s in 0..<4 where h >> s >= 2 && w >> s >= 2 {
         if s > 0 { p = try p.avgPool2d(2); q = try q.avgPool2d(2) }
         var g = try Losses.gms(p, q)
         if s > 0 { g = try g.upsample(to: (h, w)) }
-        scales.append(("1-GMS at 1/\(1 << s)", try RGBImage(ImageOps.heatmap(1 - g, range: (0, 1)))))
+        scales.append(Figure.Panel(caption: "1 − GMS at 1/\(1 << s)", image: try RGBImage(ImageOps.heatmap(1 - g, range: (0, 1))),
+                                   colorBar: .init(lo: 0, hi: 1, cmap: .jet)))
         sum = try sum.map { try $0 + g } ?? g
       }
       let map = try (1 - sum! / Float(scales.count)).meanFilter(Inpainting.smoothSize(h)).reshaped([h, w])
-      let head: [(String?, RGBImage)] = [
-        ("input", try RGBImage(x)), ("reconstruction", try RGBImage(r!.indexed([.at(0)]))),
-        ("anomaly map k=\(k)", try RGBImage(ImageOps.heatmap(map))), ("overlay", try RGBImage(ImageOps.overlay(x, map))),
+      let (lo, hi) = (map.data.min() ?? 0, map.data.max() ?? 1)
+      let head: [Figure.Panel] = [
+        Figure.Panel(caption: "input", image: try RGBImage(x)),
+        Figure.Panel(caption: "reconstruction", image: try RGBImage(r!.indexed([.at(0)]))),
+        Figure.Panel(caption: "anomaly map k=\(k)", image: try RGBImage(ImageOps.heatmap(map)), colorBar: .init(lo: lo, hi: hi, cmap: .jet)),
+        Figure.Panel(caption: "overlay", image: try RGBImage(ImageOps.overlay(x, map))),
       ]
-      let panels = (head + steps + scales).map { (caption: $0.0, image: $0.1) }
-      return .tensor(try Compose.grid(panels, cols: 4, minSide: 128).tensor)
+      return try pictureTensor(Figure.grid(head + steps + scales, columns: 4, minSide: 128))
     }
   }
 

@@ -30,6 +30,9 @@ public final class Session {
     interpreter.globals.define("ARGS", .list(arguments.map { .string($0) }))
   }
 
+  /// The figures behind pictures that builtins returned as tensors.
+  let figures = FigureMemory()
+
   /// Prints through the interpreter's output (stdout, or a report cell).
   func say(_ text: String) { interpreter.output(text) }
 }
@@ -37,4 +40,26 @@ public final class Session {
 extension Environment {
   /// Binds a global before any script runs.
   public func define(_ name: String, _ value: Value) { assignGlobal(name, value) }
+}
+
+/// Remembers the figure a picture tensor was drawn from, for as long as
+/// the tensor lives and is not written into.
+final class FigureMemory {
+  private final class Entry {
+    weak var tensor: Tensor?
+    let version: Int
+    let figure: Figure
+    init(_ t: Tensor, _ f: Figure) { tensor = t; version = t.version; figure = f }
+  }
+  private var entries: [ObjectIdentifier: Entry] = [:]
+
+  func remember(_ f: Figure, for t: Tensor) {
+    entries = entries.filter { $0.value.tensor != nil }
+    entries[ObjectIdentifier(t)] = Entry(t, f)
+  }
+
+  func figure(of t: Tensor) -> Figure? {
+    guard let e = entries[ObjectIdentifier(t)], e.tensor === t, e.version == t.version else { return nil }
+    return e.figure
+  }
 }

@@ -9,7 +9,8 @@ import RiadTensor
 
 /// Options every subcommand shares (SPEC section 1).
 struct GlobalOptions: ParsableArguments {
-  @Option(help: "Where shown images go: auto, sixel, blocks, files or none.")
+  @Option(help: ArgumentHelp("Where shown images go: \(DisplayMode.allCases.map(\.rawValue).joined(separator: ", ")).",
+                             discussion: DisplayMode.allCases.map { "\($0.rawValue): \($0.summary)" }.joined(separator: "\n")))
   var display: String = "auto"
   @Option(help: "The folder files mode writes images into.")
   var out: String = "riad-out"
@@ -30,8 +31,8 @@ struct GlobalOptions: ParsableArguments {
   func makeSession(arguments: [String] = [], forcedMode: DisplayMode? = nil) -> Session {
     globalGenerator = RandomGenerator(seed: UInt64(seed))
     if let threads { setThreads(threads) }
-    let mode = forcedMode ?? Display.resolve(DisplayMode(rawValue: display)!)
-    let session = Session(display: Display(mode: mode, outDir: out), arguments: arguments)
+    let shown = forcedMode.map { Display(mode: $0, outDir: out) } ?? Display.make(DisplayMode(rawValue: display)!, outDir: out)
+    let session = Session(display: shown, arguments: arguments)
     session.interpreter.interruptCheck = { riad_sigint_count() > 0 }
     return session
   }

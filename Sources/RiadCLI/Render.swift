@@ -65,7 +65,7 @@ struct Render: ParsableCommand {
       let r = Result(cell: cell)
       if !cell.markdown && !failed {
         session.interpreter.output = { r.text += $0 + "\n" }
-        session.display.onShow = { r.images.append($0) }
+        session.display.onShow = { if let image = try? $0.drawn() { r.images.append(image) } }
         // Pad with blank lines so that error locations match the script's lines.
         let source = String(repeating: "\n", count: cell.startLine - 1) + cell.lines.joined(separator: "\n")
         let status = execute(session, SourceFile(name: file, text: source), capture: r)

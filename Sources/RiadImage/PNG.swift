@@ -137,3 +137,55 @@ public enum PNG {
     }
   }
 }
+
+extension PNG {
+  /// An 8-bit RGB PNG of `image`, in memory (for the kitty and iTerm2
+  /// protocols, HTML and notebooks).
+  public static func encode(_ image: RGBImage) throws -> [UInt8] {
+    var png = png_image()
+    png.version = UInt32(PNG_IMAGE_VERSION)
+    png.width = UInt32(image.width)
+    png.height = UInt32(image.height)
+    png.format = color
+    var size: png_alloc_size_t = 0
+    let ok1 = image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, 0, nil) } != 0
+    guard ok1, size > 0 else {
+      let m = message(&png)
+      png_image_free(&png)
+      throw TensorError("show: cannot encode a PNG (\(m))")
+    }
+    var bytes = [UInt8](repeating: 0, count: Int(size))
+    let ok2 = bytes.withUnsafeMutableBytes { out in
+      image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, out.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
+    } != 0
+    guard ok2 else {
+      let m = message(&png)
+      png_image_free(&png)
+      throw TensorError("show: cannot encode a PNG (\(m))")
+    }
+    return Array(bytes.prefix(Int(size)))
+  }
+
+  /// An RGB image from PNG bytes in memory (8-bit; alpha dropped).
+  public static func decode(_ bytes: [UInt8]) throws -> RGBImage {
+    var png = png_image()
+    png.version = UInt32(PNG_IMAGE_VERSION)
+    let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&png, $0.baseAddress, $0.count) } != 0
+    guard ok else {
+      let m = message(&png)
+      png_image_free(&png)
+      throw TensorError("not a valid PNG (\(m))")
+    }
+    png.format = color
+    var out = RGBImage(width: Int(png.width), height: Int(png.height))
+    let done = bytes.withUnsafeBytes { _ in
+      out.pixels.withUnsafeMutableBytes { png_image_finish_read(&png, nil, $0.baseAddress, 0, nil) }
+    } != 0
+    guard done else {
+      let m = message(&png)
+      png_image_free(&png)
+      throw TensorError("not a valid PNG (\(m))")
+    }
+    return out
+  }
+}

@@ -64,12 +64,13 @@ public struct RGBImage: Equatable {
     for yy in 0..<other.height { for xx in 0..<other.width { set(x + xx, y + yy, other.pixel(xx, yy)) } }
   }
 
-  /// Draws `text` with the 5×7 font, top-left at (x, y).
+  /// Draws `text` in riad's bitmap font with the top of its cells at `y`
+  /// (capitals start 2 rows lower, under the room for their accents).
   public mutating func text(_ text: String, x: Int, y: Int, color: (UInt8, UInt8, UInt8) = (0, 0, 0), scale: Int = 1) {
     var cx = x
     for ch in text {
       let g = Font.glyph(ch)
-      for (row, bits) in g.enumerated() {
+      for (row, bits) in g.rows.enumerated() {
         for col in 0..<Font.width where bits & (0x10 >> UInt8(col)) != 0 {
           fill(x: cx + col * scale, y: y + row * scale, width: scale, height: scale, color)
         }

@@ -182,8 +182,8 @@ public final class REPL {
         print("usage: :display \(DisplayMode.allCases.map(\.rawValue).joined(separator: "|")) (now \(session.display.mode.rawValue))")
         return true
       }
-      session.display.mode = Display.resolve(m)
-      print("display: \(session.display.mode.rawValue)")
+      session.display.change(to: m)
+      print("display: \(session.display.mode.rawValue) (\(session.display.reason))")
     case ":reset":
       session.interpreter.globals.clear()
       transcript = []

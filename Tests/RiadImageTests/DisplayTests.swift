@@ -46,12 +46,113 @@ final class DisplayTests: RiadTestCase {
 
   func testBlocksSnapshot() {
     // 2×3 pixels: each text row shows two pixel rows (top = foreground of
-    // '▀', bottom = background); the odd last row gets a black bottom.
+    // '▀', bottom = background); the odd last row gets a black bottom; a
+    // colour pair is set once for a run of equal cells.
     var img = RGBImage(width: 2, height: 3, fill: (0, 0, 0))
     img.set(0, 0, (255, 0, 0)); img.set(1, 1, (0, 255, 0)); img.set(0, 2, (0, 0, 255))
-    let snapshot = "\u{1b}[38;2;255;0;0m\u{1b}[48;2;0;0;0m▀\u{1b}[38;2;0;0;0m\u{1b}[48;2;0;255;0m▀\u{1b}[0m\n"
-      + "\u{1b}[38;2;0;0;255m\u{1b}[48;2;0;0;0m▀\u{1b}[38;2;0;0;0m\u{1b}[48;2;0;0;0m▀\u{1b}[0m\n"
-    XCTAssertEqual(Blocks.render(img, maxColumns: 80, upscale: false), snapshot)
+    XCTAssertEqual(Blocks.lines(img), [
+      "\u{1b}[38;2;255;0;0m\u{1b}[48;2;0;0;0m▀\u{1b}[38;2;0;0;0m\u{1b}[48;2;0;255;0m▀\u{1b}[0m",
+      "\u{1b}[38;2;0;0;255m\u{1b}[48;2;0;0;0m▀\u{1b}[38;2;0;0;0m\u{1b}[48;2;0;0;0m▀\u{1b}[0m",
+    ])
+  }
+
+  /// The kitty protocol's chunks, reassembled and decoded, give the picture back.
+  func testKittySequenceDecodesBackToTheImage() throws {
+    var img = RGBImage(width: 300, height: 200)   // large enough for several chunks
+    for y in 0..<200 { for x in 0..<300 { img.set(x, y, (UInt8(x % 256), UInt8(y), UInt8((x * y) % 251))) } }
+    let bytes = KittyGraphics.encode(png: try PNG.encode(img))
+    let text = String(decoding: bytes, as: UTF8.self)
+    let chunks = text.components(separatedBy: "\u{1b}\\").filter { !$0.isEmpty }
+    XCTAssertGreaterThan(chunks.count, 2)
+    var payload = ""
+    for (i, chunk) in chunks.enumerated() {
+      XCTAssertTrue(chunk.hasPrefix("\u{1b}_G"), "chunk \(i) is an APC graphics command")
+      let body = chunk.dropFirst(3)
+      let (keys, data) = (body.prefix { $0 != ";" }, body.drop { $0 != ";" }.dropFirst())
+      if i == 0 { XCTAssertTrue(keys.contains("a=T") && keys.contains("f=100") && keys.contains("q=2"), String(keys)) }
+      XCTAssertTrue(keys.hasSuffix(i == chunks.count - 1 ? "m=0" : "m=1"), String(keys))
+      XCTAssertLessThanOrEqual(data.count, KittyGraphics.chunk)
+      payload += data
+    }
+    let png = try XCTUnwrap(Data(base64Encoded: payload))
+    XCTAssertEqual(try PNG.decode(Array(png)), img)
+  }
+
+  /// The iTerm2 protocol's inline file decodes back to the picture, with its size declared.
+  func testITermSequenceDecodesBackToTheImage() throws {
+    let img = testImage()
+    let png = try PNG.encode(img)
+    let text = String(decoding: ITermImage.encode(png: png, width: img.width, height: img.height), as: UTF8.self)
+    XCTAssertTrue(text.hasPrefix("\u{1b}]1337;File=inline=1;size=\(png.count);width=20px;height=14px;"))
+    XCTAssertTrue(text.hasSuffix("\u{07}"))
+    let base64 = text.dropFirst(text.distance(from: text.startIndex, to: text.firstIndex(of: ":")!) + 1).dropLast()
+    XCTAssertEqual(try PNG.decode(Array(try XCTUnwrap(Data(base64Encoded: String(base64))))), img)
+  }
+
+  /// Small pictures grow by whole factors (crisp), within the box and a
+  /// target side; large ones shrink to fit, keeping their aspect.
+  func testFittingToTheWindow() {
+    let small = RGBImage(width: 32, height: 32)
+    XCTAssertEqual(Display.fit(small, maxWidth: 1000, maxHeight: 700).width, 512, "16× would pass 512")
+    XCTAssertEqual(Display.fit(small, maxWidth: 100, maxHeight: 700).width, 96, "3× fits 100 px")
+    let wide = RGBImage(width: 542, height: 900)
+    let fitted = Display.fit(wide, maxWidth: 632, maxHeight: 234)
+    XCTAssertLessThanOrEqual(fitted.height, 234)
+    XCTAssertEqual(Double(fitted.width) / Double(fitted.height), 542.0 / 900.0, accuracy: 0.02)
+    // A window's box: its width less a cell, three quarters of its height.
+    var t = TerminalInfo()
+    (t.columns, t.rows, t.cellWidth, t.cellHeight) = (80, 24, 6, 13)
+    let box = Display(mode: .sixel, terminal: t).box()
+    XCTAssertEqual(box.maxWidth, 79 * 6)
+    XCTAssertEqual(box.maxHeight, 18 * 13)
+    XCTAssertEqual(Display(mode: .sixel, terminal: t).box(columns: 20).maxWidth, 120, "show(x, width: 20)")
+  }
+
+  /// Under tmux without its own sixel, pictures pass through and the cursor
+  /// is moved below them, so text that follows never overlaps.
+  func testTmuxPassthroughLeavesRoomForThePicture() throws {
+    var t = TerminalInfo()
+    (t.columns, t.rows, t.cellWidth, t.cellHeight) = (100, 40, 10, 20)
+    t.tmux = .init(version: "tmux 3.3a", passthrough: "on", nativeSixel: false)
+    let display = Display(mode: .sixel, terminal: t)
+    var out: [UInt8] = []
+    display.writeBytes = { out += $0 }
+    try display.show(RGBImage(width: 30, height: 30))   // ×17 (the 512-px target): 510 px, 26 rows of 20 px
+    let text = String(decoding: out, as: UTF8.self)
+    XCTAssertTrue(text.hasPrefix("\u{1b}Ptmux;\u{1b}\u{1b}P"))
+    XCTAssertTrue(text.hasSuffix("\u{1b}\\" + String(repeating: "\n", count: 26)), "26 rows of 20 px for 510 px")
+    t.tmux?.nativeSixel = true
+    XCTAssertFalse(Display(mode: .sixel, terminal: t).box().tmuxPassthrough)
+  }
+
+  /// In blocks mode the words are text: captions over their panels, a
+  /// plot's ticks, labels and legend below it; no picture exceeds the box.
+  func testBlocksPrintWordsAsText() throws {
+    let red = Figure.Panel(caption: "input × mask 1", image: RGBImage(width: 16, height: 16, fill: (255, 0, 0)))
+    let map = Figure.Panel(caption: "anomaly map", image: RGBImage(width: 16, height: 16, fill: (0, 0, 255)),
+                           colorBar: .init(lo: 0.05, hi: 0.9, cmap: .jet))
+    var t = TerminalInfo()
+    (t.columns, t.rows) = (80, 24)
+    let display = Display(mode: .blocks, terminal: t)
+    var out = ""
+    display.writeBytes = { out += String(decoding: $0, as: UTF8.self) }
+    try display.show(Figure.grid([red, map], title: "σ and λ"))
+    let plain = out.replacingOccurrences(of: "\u{1b}\\[[0-9;]*m", with: "", options: .regularExpression)
+    let lines = plain.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines[0], "σ and λ")
+    XCTAssertTrue(lines[1].hasPrefix("input × mask 1"), lines[1])
+    XCTAssertTrue(lines[1].contains("anomaly map"))
+    XCTAssertTrue(plain.contains("0.05"), "the colour bar's ends as text")
+    XCTAssertTrue(plain.contains("0.9"))
+    XCTAssertLessThanOrEqual(lines.map(\.count).max()!, 79, "fits the width")
+    XCTAssertLessThanOrEqual(lines.count, 1 + 1 + 18 + 1, "fits three quarters of the height")
+    out = ""
+    try display.show(Compose.plotFigure([("train", [1, 2, 3], [0.9, 0.5, 0.4]), ("test", [1, 2, 3], [1, 0.7, 0.6])],
+                                        title: "loss", xlabel: "epoch", ylabel: "loss"))
+    let p = out.replacingOccurrences(of: "\u{1b}\\[[0-9;]*m", with: "", options: .regularExpression)
+    XCTAssertTrue(p.contains("x grid: 1 2 3  (epoch)"), p)
+    XCTAssertTrue(p.contains("━━ train"))
+    XCTAssertTrue(p.contains("━━ test"))
   }
 
   func testDA1Replies() {
@@ -87,10 +188,45 @@ final class DisplayTests: RiadTestCase {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let display = Display(mode: .files, outDir: dir)
     var printed = ""
-    display.write = { printed += $0 }
+    display.writeBytes = { printed += String(decoding: $0, as: UTF8.self) }
     let img = testImage()
     try display.show(img)
     XCTAssertEqual(printed, "[image 1: \(dir)/image-001.png 20×14]\n")
     XCTAssertEqual(try RGBImage(PNG.read("\(dir)/image-001.png").tensor), img)
+  }
+
+  /// How auto mode decides, from what the environment and the terminal say.
+  func testAutoModeDecisions() {
+    var t = TerminalInfo()
+    t.stdoutIsTerminal = true; t.stdinIsTerminal = true
+    XCTAssertEqual(Display.resolve(.auto, t).0, .blocks, "no answer")
+    t.da1 = [63, 1, 2, 4]
+    XCTAssertEqual(Display.resolve(.auto, t).0, .sixel)
+    t.kittyAnswered = true
+    XCTAssertEqual(Display.resolve(.auto, t).0, .kitty, "kitty's answer wins over sixel")
+    t.environmentProtocol = (.iterm, "TERM_PROGRAM=iTerm.app")
+    XCTAssertEqual(Display.resolve(.auto, t).0, .iterm, "the environment first")
+    t.tmux = .init(version: "tmux 3.3a", passthrough: "off", nativeSixel: false)
+    XCTAssertEqual(Display.resolve(.auto, t).0, .blocks, "tmux without passthrough")
+    t.tmux?.passthrough = "on"
+    XCTAssertEqual(Display.resolve(.auto, t).0, .iterm, "tmux passthrough to a known terminal")
+    t.tmux?.nativeSixel = true
+    XCTAssertEqual(Display.resolve(.auto, t).0, .sixel, "tmux 3.4 with sixel draws it itself")
+    t.stdoutIsTerminal = false
+    XCTAssertEqual(Display.resolve(.auto, t).0, .files)
+    XCTAssertEqual(TerminalInfo.protocolFromEnvironment(["TERM": "xterm-kitty"])?.mode, .kitty)
+    XCTAssertEqual(TerminalInfo.protocolFromEnvironment(["TERM_PROGRAM": "WezTerm"])?.mode, .iterm)
+    XCTAssertNil(TerminalInfo.protocolFromEnvironment(["TERM": "xterm-256color"]))
+  }
+
+  /// The replies to CSI 14 t and CSI 16 t give the cell size.
+  func testWindowSizeReplies() {
+    var t = TerminalInfo()
+    (t.columns, t.rows) = (80, 24)
+    t.read(Array("\u{1b}_Gi=31;OK\u{1b}\\\u{1b}[4;312;480t\u{1b}[6;13;6t\u{1b}[?63;1;2;4c".utf8))
+    XCTAssertTrue(t.kittyAnswered)
+    XCTAssertEqual(t.cellWidth, 6)
+    XCTAssertEqual(t.cellHeight, 13)
+    XCTAssertTrue(t.sixel)
   }
 }

@@ -68,12 +68,6 @@ public enum Sixel {
     return sink.bytes
   }
 
-  /// Wraps a sequence for tmux's DCS passthrough: `ESC P tmux ;` + payload
-  /// with every ESC doubled + `ESC \`.
-  public static func tmuxPassthrough(_ bytes: [UInt8]) -> [UInt8] {
-    var out: [UInt8] = Array("\u{1b}Ptmux;".utf8)
-    for b in bytes { if b == 0x1b { out.append(0x1b) }; out.append(b) }
-    out += Array("\u{1b}\\".utf8)
-    return out
-  }
+  /// Wraps a sequence for tmux's DCS passthrough (see `Tmux.passthrough`).
+  public static func tmuxPassthrough(_ bytes: [UInt8]) -> [UInt8] { Tmux.passthrough(bytes) }
 }

@@ -1,0 +1,227 @@
+import Foundation
+import RiadTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where shown figures go (SPEC section 6). The one list of modes: the
+/// command line, the REPL's `:display` and its completion read it.
+public enum DisplayMode: String, CaseIterable {
+  case auto, sixel, kitty, iterm, blocks, files, none
+
+  /// One line on what the mode does, for help texts.
+  public var summary: String {
+    switch self {
+    case .auto: return "choose from what the terminal says it can do"
+    case .sixel: return "sixel graphics (xterm -ti vt340, foot, mlterm, WezTerm, tmux 3.4 with sixel)"
+    case .kitty: return "the kitty graphics protocol (kitty, Ghostty, WezTerm, Konsole)"
+    case .iterm: return "the iTerm2 inline-image protocol (iTerm2, WezTerm, VS Code)"
+    case .blocks: return "24-bit colour half-blocks, captions as text (any colour terminal)"
+    case .files: return "PNG files in --out, one line per image"
+    case .none: return "show nothing"
+    }
+  }
+}
+
+/// The room a figure may take: pixels for the graphics protocols, cells
+/// for text, and how the terminal's cells measure.
+public struct DisplayBox {
+  public var maxWidth: Int, maxHeight: Int
+  public var columns: Int, rows: Int
+  public var cellWidth: Int, cellHeight: Int
+  /// Wrap escape sequences for tmux (which then does not know the image is
+  /// there, so the cursor is moved below it by hand).
+  public var tmuxPassthrough = false
+}
+
+/// One way of showing figures; each display mode is one type behind this.
+public protocol DisplayBackend {
+  /// The bytes that show `figure` (the `index`-th shown) within `box`.
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8]
+}
+
+/// Shows figures on the terminal or writes them as PNG files.
+public final class Display {
+  /// The mode in force (`resolve` settles `.auto`; a display made with it
+  /// anyway shows as blocks).
+  public var mode: DisplayMode
+  /// Why the mode was chosen (for `riad doctor`).
+  public var reason: String
+  public var outDir: String
+  public var terminal: TerminalInfo
+  /// The figures shown so far (numbering for files mode).
+  public private(set) var count = 0
+  /// Where text and escape sequences go.
+  public var writeBytes: ([UInt8]) -> Void = { b in FileHandle.standardOutput.write(Data(b)) }
+  /// Called with every figure shown, whatever the mode (`riad render`).
+  public var onShow: ((Figure) -> Void)? = nil
+
+  public init(mode: DisplayMode, outDir: String = "riad-out", terminal: TerminalInfo? = nil, reason: String? = nil) {
+    self.terminal = terminal ?? TerminalInfo.probe(query: false)
+    self.mode = mode == .auto ? .blocks : mode
+    self.reason = reason ?? (mode == .auto ? "auto without a terminal probe" : "asked for")
+    self.outDir = outDir
+  }
+
+  /// A display for `requested` that has probed the terminal when it needs to.
+  public static func make(_ requested: DisplayMode, outDir: String = "riad-out",
+                          environment: [String: String] = ProcessInfo.processInfo.environment) -> Display {
+    var requested = requested
+    var forced: String? = nil
+    if requested == .auto, let env = environment["RIAD_DISPLAY"], let m = DisplayMode(rawValue: env), m != .auto {
+      requested = m
+      forced = "RIAD_DISPLAY=\(env)"
+    }
+    let needsQuery = requested == .auto || requested == .sixel || requested == .kitty || requested == .iterm
+    let terminal = TerminalInfo.probe(query: needsQuery, environment: environment)
+    let (mode, reason) = resolve(requested, terminal)
+    return Display(mode: mode, outDir: outDir, terminal: terminal, reason: forced ?? reason)
+  }
+
+  /// Switches to `requested` (`:display`), probing the terminal again.
+  public func change(to requested: DisplayMode) {
+    let fresh = Display.make(requested, outDir: outDir)
+    (mode, reason, terminal) = (fresh.mode, fresh.reason, fresh.terminal)
+  }
+
+  /// The mode `auto` settles on, and why: `files` when stdout is not a
+  /// terminal; a protocol the environment names; inside tmux, its own sixel
+  /// or passthrough to a terminal the environment names; the kitty protocol
+  /// or sixel when the terminal's replies say so; else blocks.
+  public static func resolve(_ requested: DisplayMode, _ t: TerminalInfo) -> (DisplayMode, String) {
+    guard requested == .auto else { return (requested, "asked for (--display, RIAD_DISPLAY or :display)") }
+    guard t.stdoutIsTerminal else { return (.files, "standard output is not a terminal") }
+    if let tmux = t.tmux {
+      if tmux.nativeSixel { return (.sixel, "tmux draws sixel itself (its DA1 lists 4)") }
+      if let e = t.environmentProtocol, tmux.passthroughAllowed {
+        return (e.mode, "\(e.because), through tmux's passthrough (allow-passthrough \(tmux.passthrough!))")
+      }
+      return (.blocks, "inside tmux without sixel support or passthrough to a known graphics terminal")
+    }
+    if let e = t.environmentProtocol { return (e.mode, e.because) }
+    if t.kittyAnswered { return (.kitty, "the terminal answered the kitty graphics query") }
+    if t.sixel { return (.sixel, "the terminal's DA1 reply lists 4 (sixel)") }
+    if !t.stdinIsTerminal { return (.blocks, "standard input is not a terminal, so the terminal could not be asked") }
+    return (.blocks, t.da1 == nil ? "the terminal did not answer the DA1 query" : "the terminal's DA1 reply does not list 4 (sixel)")
+  }
+
+  /// The backend of the mode in force.
+  public var backend: DisplayBackend {
+    switch mode {
+    case .sixel: return SixelDisplay()
+    case .kitty: return KittyDisplay()
+    case .iterm: return ITermDisplay()
+    case .blocks, .auto: return BlocksDisplay(colour: true)
+    case .files: return FilesDisplay(outDir: outDir)
+    case .none: return NoDisplay()
+    }
+  }
+
+  /// The room for a figure: the window's width less a cell, and three
+  /// quarters of its height (so a prompt stays in view); `columns` and
+  /// `rows` (cells) override either.
+  public func box(columns: Int? = nil, rows: Int? = nil) -> DisplayBox {
+    let t = terminal
+    let cols = max(8, columns ?? (t.columns - 1))
+    let rws = max(4, rows ?? Int(Double(t.rows) * 0.75))
+    var box = DisplayBox(maxWidth: cols * t.cellWidth, maxHeight: rws * t.cellHeight, columns: cols, rows: rws,
+                         cellWidth: t.cellWidth, cellHeight: t.cellHeight)
+    if let tmux = t.tmux, mode != .blocks, mode != .files, mode != .none, !(mode == .sixel && tmux.nativeSixel) {
+      box.tmuxPassthrough = true
+    }
+    return box
+  }
+
+  /// Shows a figure; `columns` and `rows` bound its size in terminal cells.
+  public func show(_ figure: Figure, columns: Int? = nil, rows: Int? = nil) throws {
+    count += 1
+    onShow?(figure)
+    writeBytes(try backend.render(figure, in: box(columns: columns, rows: rows), index: count))
+  }
+
+  public func show(_ image: RGBImage) throws { try show(Figure(image)) }
+
+  /// Scales a picture into a box: up by whole factors (crisp pixels) while
+  /// it fits and its larger side stays within `target`, or down by area
+  /// averaging when it does not fit.
+  public static func fit(_ image: RGBImage, maxWidth: Int, maxHeight: Int, target: Int = 512) -> RGBImage {
+    let (w, h) = (max(image.width, 1), max(image.height, 1))
+    if w <= maxWidth && h <= maxHeight {
+      let k = max(1, min(maxWidth / w, maxHeight / h, target / max(w, h)))
+      return image.scaled(by: k)
+    }
+    let f = min(Double(maxWidth) / Double(w), Double(maxHeight) / Double(h))
+    return image.resized(width: max(1, Int(Double(w) * f)), height: max(1, Int(Double(h) * f)))
+  }
+}
+
+/// Graphics protocols: the figure drawn with its words, fitted to the box,
+/// encoded; under tmux wrapped for passthrough with the cursor moved below.
+protocol PixelDisplay: DisplayBackend {
+  func encode(_ image: RGBImage, box: DisplayBox) throws -> [UInt8]
+}
+
+extension PixelDisplay {
+  public func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
+    let image = Display.fit(try figure.drawn(), maxWidth: box.maxWidth, maxHeight: box.maxHeight)
+    var bytes = try encode(image, box: box)
+    if box.tmuxPassthrough {
+      bytes = Tmux.passthrough(bytes)
+      // tmux does not know an image is there: leave its rows behind.
+      let rows = (image.height + box.cellHeight - 1) / max(box.cellHeight, 1)
+      bytes += Array(String(repeating: "\n", count: rows).utf8)
+    } else {
+      bytes += Array("\n".utf8)
+    }
+    return bytes
+  }
+}
+
+struct SixelDisplay: PixelDisplay {
+  func encode(_ image: RGBImage, box: DisplayBox) throws -> [UInt8] { try Sixel.encode(image) }
+}
+
+struct KittyDisplay: PixelDisplay {
+  func encode(_ image: RGBImage, box: DisplayBox) throws -> [UInt8] { KittyGraphics.encode(png: try PNG.encode(image)) }
+}
+
+struct ITermDisplay: PixelDisplay {
+  func encode(_ image: RGBImage, box: DisplayBox) throws -> [UInt8] {
+    ITermImage.encode(png: try PNG.encode(image), width: image.width, height: image.height)
+  }
+}
+
+/// `files`: each figure, drawn at its own size, as a PNG in the out folder.
+struct FilesDisplay: DisplayBackend {
+  let outDir: String
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
+    let image = try figure.drawn()
+    try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+    let path = (outDir as NSString).appendingPathComponent(String(format: "image-%03d.png", index))
+    try PNG.write(image.tensor, to: path)
+    return Array("[image \(index): \(path) \(image.width)×\(image.height)]\n".utf8)
+  }
+}
+
+struct NoDisplay: DisplayBackend {
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] { [] }
+}
+
+/// tmux's DCS passthrough: `ESC P tmux ;` + the payload with every ESC
+/// doubled + `ESC \`.
+public enum Tmux {
+  public static func passthrough(_ bytes: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = Array("\u{1b}Ptmux;".utf8)
+    for b in bytes { if b == 0x1b { out.append(0x1b) }; out.append(b) }
+    out += Array("\u{1b}\\".utf8)
+    return out
+  }
+}
+
+extension RGBImage {
+  /// Resized by area averaging (shrinking) or bilinearly (enlarging).
+  public func resized(width w: Int, height h: Int) -> RGBImage {
+    guard w != width || h != height, let t = try? ImageOps.resize(tensor, height: h, width: w), let out = try? RGBImage(t) else { return self }
+    return out
+  }
+}
