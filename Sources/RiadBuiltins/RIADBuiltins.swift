@@ -16,6 +16,17 @@ extension Session {
     return (p, q, s1)
   }
 
+  /// The model of `a` and the batch `x`, whose channels must be the model's.
+  func modelAndImages(_ a: Args, _ x: String = "x") throws -> (UNet, Tensor, single: Bool) {
+    let net = try model(a)
+    let (b, single) = try batch(a, x)
+    let c = net.config.channels
+    guard b.shape[1] == c else {
+      throw BuiltinError("bad argument '\(x)' to '\(a.builtin.name)': the model takes images of \(c) channel\(c == 1 ? "" : "s"), got \(b.shape[1]) (tensor \(try a.tensor(x).shape.shapeString))")
+    }
+    return (net, b, single)
+  }
+
   func riadBuiltins() -> [Builtin] {
     let cat = "RIAD"
     let methodParams = [
@@ -30,8 +41,8 @@ extension Session {
               summary: "The composed reconstruction Σᵢ (1−Mᵢ)⊙net(x⊙Mᵢ): each pixel predicted from a copy in which it was hidden.",
               discussion: "In train mode each masked copy is its own forward pass (its own batch statistics); in eval mode the n copies run as one batch.",
               example: "net = unet(base: 2, depth: 3)\nx = rand([3, 16, 16], seed: 1)\nshape(inpaint(net, x, masks(16, k: 4)))") { [unowned self] a in
-        let (x, single) = try self.batch(a, "x")
-        let r = try Inpainting.inpaint(try self.model(a), x, try a.tensor("masks"))
+        let (net, x, single) = try self.modelAndImages(a)
+        let r = try Inpainting.inpaint(net, x, try a.tensor("masks"))
         return .tensor(single ? try r.indexed([.at(0)]) : r)
       },
       Builtin("gms", category: cat, params: [P("a", .imageOrBatch, "image or batch"), P("b", .imageOrBatch, "same shape")],
@@ -83,10 +94,10 @@ extension Session {
               summary: "One RIAD optimisation step: masks, composed inpainting, loss, backward, optimizer step. Returns the loss.",
               discussion: "A non-finite loss stops with an error before any parameter changes.",
               example: "net = unet(base: 2, depth: 3)\nopt = adam(net, lr: 1e-3)\ntrain_step(net, opt, rand([2, 3, 16, 16], seed: 1), k: 4)") { [unowned self] a in
-        let (x, _) = try self.batch(a, "x")
+        let (net, x, _) = try self.modelAndImages(a)
         let ks = try a.ints("ks")
         let k = try a.optionalInt("k") ?? ks[globalGenerator.nextInt(below: max(1, ks.count))]
-        return .number(Double(try Training.step(try self.model(a), try self.optimizer(a), x, k: k, n: try a.int("n"), using: &globalGenerator)))
+        return .number(Double(try Training.step(net, try self.optimizer(a), x, k: k, n: try a.int("n"), using: &globalGenerator)))
       },
       Builtin("train", category: cat,
               params: [P("net", .model, "the network"), P("data", .either([.dataset, .tensor]), "training images (a dataset's train field)"),
@@ -96,7 +107,8 @@ extension Session {
                        P("seed", .integer(min: 0), "seed of shuffling and masks", num(0))],
               summary: "Trains RIAD for some epochs; returns {loss: [per-epoch mean], seconds: [per-epoch]}. Ctrl-C stops at a step boundary.",
               discussion: "Shows a progress bar (epoch, step, loss, time left) on a terminal and a line every few epochs otherwise, on stderr.",
-              example: "net = unet(base: 2, depth: 3)\nh = train(net, rand([4, 3, 16, 16], seed: 1), epochs: 2, batch: 2, lr: 1e-3)\nlen(h.loss)") { [unowned self] a in
+              example: "net = unet(base: 2, depth: 3)\nh = train(net, rand([4, 3, 16, 16], seed: 1), epochs: 2, batch: 2, lr: 1e-3)\nlen(h.loss)",
+              hints: ["data": "train(net, data) trains the model on data (a dataset or a batch [N,C,H,W]), as in train(net, ds); PyTorch's net.train() only switches to training mode, which here is train_mode(net)"]) { [unowned self] a in
         let net = try self.model(a)
         let data = try self.trainTensor(a, "data")
         let opt = a.isNil("opt") ? Adam(net.parameters, lr: try a.float("lr"), weightDecay: 1e-5) : try self.optimizer(a)
@@ -126,9 +138,9 @@ extension Session {
               summary: "The RIAD anomaly map: MSGMS between x and its composed inpainting, averaged over k (and draws), then mean-filtered ([H,W] or [N,1,H,W]).",
               discussion: "Runs in eval mode without gradients; the model's mode is restored afterwards.",
               example: "net = unet(base: 2, depth: 3)\nshape(anomaly_map(net, rand([3, 16, 16], seed: 1), ks: [4, 8]))") { [unowned self] a in
-        let (x, single) = try self.batch(a, "x")
+        let (net, x, single) = try self.modelAndImages(a)
         let o = try options(a)
-        let m = try Inpainting.anomalyMap(try self.model(a), x, ks: o.ks, n: o.n, smooth: o.smooth, draws: o.draws, seed: o.seed)
+        let m = try Inpainting.anomalyMap(net, x, ks: o.ks, n: o.n, smooth: o.smooth, draws: o.draws, seed: o.seed)
         return .tensor(single ? try m.reshaped([x.shape[2], x.shape[3]]) : m)
       },
       Builtin("score", category: cat, params: [P("map", .ranked([2, 4], "a map [H,W] or maps [N,1,H,W]"), "a map [H,W] or maps [N,1,H,W]")],
@@ -158,7 +170,8 @@ extension Session {
                        P("n", .integer(min: 2), "masks", num(3)), P("seed", .integer(min: 0), "seed of the masks", num(0))],
               summary: "One captioned picture of the whole RIAD pipeline for one image: input, masks, masked inputs, inpaintings, reconstruction, GMS per scale, anomaly map, overlay.",
               example: "net = unet(base: 2, depth: 3)\nshape(explain(net, rand([3, 16, 16], seed: 1), k: 4))") { [unowned self] a in
-        try self.explain(try self.model(a), try a.tensor("x"), k: try a.int("k"), n: try a.int("n"), seed: UInt64(try a.int("seed")))
+        let (net, x, _) = try self.modelAndImages(a)
+        return try self.explain(net, try x.indexed([.at(0)]), k: try a.int("k"), n: try a.int("n"), seed: UInt64(try a.int("seed")))
       },
     ]
   }

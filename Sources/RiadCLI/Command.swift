@@ -50,7 +50,7 @@ struct Riad: ParsableCommand {
       Exit status: 0 success, 1 error in the script, 2 bad command line, 130 Ctrl-C.
       """,
     version: riadVersion,
-    subcommands: [RunScript.self, Render.self, Docs.self, Bench.self],
+    subcommands: [RunScript.self, Render.self, Doctor.self, Docs.self, Bench.self],
     defaultSubcommand: RunScript.self
   )
 }
@@ -101,6 +101,16 @@ func execute(_ session: Session, _ file: SourceFile, echo: Bool) -> Int32 {
   } catch {
     FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
     return 1
+  }
+}
+
+struct Doctor: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "What the display chose and why, what the terminal said, the BLAS core and kernels in use, and how to fix what is missing.")
+  @OptionGroup var options: GlobalOptions
+  func run() throws {
+    riad_sigint_restore_default()
+    print(options.makeSession().doctorReport())
   }
 }
 

@@ -42,10 +42,14 @@ public struct Builtin {
   public let example: String
   let body: (Args) throws -> Value
 
+  /// What to say, besides the name, when a required argument is missing
+  /// (the usual reason for it: a habit from another library).
+  public let hints: [String: String]
+
   public init(_ name: String, category: String, params: [BuiltinParam] = [], summary: String,
-              discussion: String = "", example: String, _ body: @escaping (Args) throws -> Value) {
+              discussion: String = "", example: String, hints: [String: String] = [:], _ body: @escaping (Args) throws -> Value) {
     self.name = name; self.category = category; self.params = params; self.summary = summary
-    self.discussion = discussion; self.example = example; self.body = body
+    self.discussion = discussion; self.example = example; self.hints = hints; self.body = body
   }
 
   /// `name(a, b: 2)`: the call form shown in help and docs.

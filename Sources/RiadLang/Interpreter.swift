@@ -360,7 +360,10 @@ public final class Interpreter {
   }
 
   func unknownName(_ name: String, _ range: SourceRange, _ env: Environment) -> ScriptError {
-    ScriptError(.runtime, "unknown name '\(name)'" + didYouMean(name, env.names + registry.names), at: range)
+    if ["exit", "quit", "q"].contains(name) {
+      return ScriptError(.runtime, "unknown name '\(name)': to leave riad, type :quit or press Ctrl-D (in a script, the script ends by itself)", at: range)
+    }
+    return ScriptError(.runtime, "unknown name '\(name)'" + didYouMean(name, env.names + registry.names), at: range)
   }
 
   func field(_ obj: Value, _ name: String) throws -> Value {
@@ -575,7 +578,7 @@ public final class Interpreter {
     for p in b.params where bound[p.name] == nil {
       if let d = p.defaultValue { bound[p.name] = d }
       else if p.variadic { bound[p.name] = .list([]) }
-      else { throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(b.name)'", at: range) }
+      else { throw ScriptError(.runtime, "missing argument '\(p.name)' to '\(b.name)'" + (b.hints[p.name].map { ": " + $0 } ?? ""), at: range) }
     }
     // The declaration is the check: convert every argument to its type.
     for p in b.params {

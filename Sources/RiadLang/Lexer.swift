@@ -84,6 +84,17 @@ public struct Lexer {
         let s = try string()
         tokens.append(Token(kind: .string(s.value), range: range(s.length))); continue
       }
+      // Two newcomer habits, each answered with what to write instead.
+      if matches("..") && !matches("...") && !matches("..<") {
+        let before = tokens.last.map { source(of: $0) } ?? "a", after = nextWord(from: i + 2)
+        throw ScriptError(.syntax, "'..' is not a range: write \(before)..<\(after) (up to \(after), without it) or \(before)...\(after) (with it)", at: range(2))
+      }
+      if c == "'" {
+        var j = i + 1
+        var text = ""
+        while j < chars.count, chars[j] != "'", chars[j] != "\n" { text.append(chars[j]); j += 1 }
+        throw ScriptError(.syntax, "strings use double quotes: write \"\(text)\"", at: range(1))
+      }
       if let sym = symbols.first(where: { matches($0) }) {
         for _ in sym { advance() }
         if sym == "(" || sym == "[" { depth += 1 }
@@ -98,6 +109,22 @@ public struct Lexer {
     }
     tokens.append(Token(kind: .eof, range: SourceRange(file: file, line: line, column: col, length: 1)))
     return tokens
+  }
+
+  /// The text of a token, for messages.
+  func source(of t: Token) -> String {
+    switch t.kind {
+    case .number(let v): return formatNumber(v)
+    case .identifier(let n): return n
+    default: return "a"
+    }
+  }
+
+  /// The number or name that starts at `j`, for messages ("b" when none).
+  func nextWord(from j: Int) -> String {
+    var k = j, w = ""
+    while k < chars.count, chars[k].isLetter || chars[k].isNumber || chars[k] == "_" { w.append(chars[k]); k += 1 }
+    return w.isEmpty ? "b" : w
   }
 
   func previousIsValue(_ tokens: [Token]) -> Bool {

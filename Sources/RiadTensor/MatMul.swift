@@ -1,4 +1,6 @@
 import CBLAS
+import Foundation
+import RiadKernels
 import Dispatch
 
 /// Row-major single-precision GEMM: `C = alpha·op(A)·op(B) + beta·C`, with
@@ -80,4 +82,18 @@ func gemm(_ a: [Float], _ ta: Bool, _ b: [Float], _ tb: Bool, _ m: Int, _ n: Int
     }
   }
   return c
+}
+
+/// What riad computes with on this machine, for `riad doctor` and `bench`.
+public enum ComputeInfo {
+  /// The OpenBLAS core in use (`Haswell`, `SkylakeX`, `Prescott`, …).
+  public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+  /// OpenBLAS's build configuration line.
+  public static var blasConfig: String {
+    (openblas_get_config().map { String(cString: $0) } ?? "unknown").trimmingCharacters(in: .whitespaces)
+  }
+  /// The instruction set of riad's own convolution kernels, or why none.
+  public static var kernelISA: String {
+    KernelSupport.isAvailable ? "AVX-512 (riad's convolution kernels)" : "none: every convolution by im2col + OpenBLAS"
+  }
 }
