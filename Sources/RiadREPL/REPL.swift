@@ -17,6 +17,9 @@ public final class REPL {
   /// Inputs that ran without error, for `:save`.
   var transcript: [String] = []
   var counter = 0
+  /// Where the REPL's own messages go (stdout; tests capture them).
+  public var say: (String) -> Void = { print($0) }
+  public var complain: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
 
   nonisolated(unsafe) static var current: REPL?
   nonisolated(unsafe) static var promptText: UnsafeMutablePointer<CChar> = strdup("riad> ")
@@ -86,7 +89,7 @@ public final class REPL {
       buffer = []
       riad_history_enter(history, text)
       riad_history_save(history, historyPath)
-      if evaluate(text) { transcript.append(text) }
+      evaluate(text)
     }
   }
 
@@ -106,100 +109,25 @@ public final class REPL {
     } catch { return false }
   }
 
-  /// Runs one input; echoes values; reports errors. True when it succeeded.
+  /// Runs one input; echoes values; reports errors. An input that ran
+  /// without error joins the transcript `:save` writes. True when it ran.
   @discardableResult
-  func evaluate(_ text: String) -> Bool {
+  public func evaluate(_ text: String) -> Bool {
     counter += 1
     let file = SourceFile(name: "<repl>", text: text)
     riad_sigint_clear()
     riad_set_busy(1)
     defer { riad_set_busy(0); riad_sigint_clear() }
     do {
-      try session.interpreter.run(file) { value in print(Format.repr(value)) }
+      try session.interpreter.run(file) { [unowned self] value in self.say(Format.repr(value)) }
+      transcript.append(text)
       return true
     } catch let e as ScriptError {
-      FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)
+      complain(e.forStandardError)
     } catch {
-      FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!)
+      complain("error: \(error)")
     }
     return false
-  }
-
-  /// The `:` commands. Returns false to quit.
-  func command(_ input: String) -> Bool {
-    if input.hasPrefix("?") {
-      showHelp(String(input.dropFirst()).trimmingCharacters(in: .whitespaces))
-      return true
-    }
-    let parts = input.split(separator: " ", maxSplits: 1).map(String.init)
-    let arg = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-    switch parts[0] {
-    case ":quit", ":q", ":exit": return false
-    case ":help", ":h":
-      if arg.isEmpty {
-        print("""
-          :help [name]       describe a builtin (also ?name); help() lists them all
-          :vars              the variables of this session
-          :time STATEMENT    run a statement and print how long it took
-          :load FILE.riad    run a script in this session
-          :save FILE.riad    write this session's successful inputs as a script
-          :display MODE      auto, sixel, blocks, files or none (now \(session.display.mode.rawValue))
-          :reset             forget every variable
-          :quit              leave (also Ctrl-D)
-          """)
-      } else { showHelp(arg) }
-    case ":vars":
-      let vars = session.interpreter.globals.names
-      if vars.isEmpty { print("no variables") }
-      for name in vars {
-        let v = session.interpreter.globals.lookup(name)!
-        let text = Format.repr(v).split(separator: "\n").first.map(String.init) ?? ""
-        print("  \(name) = \(text.count > 100 ? String(text.prefix(100)) + "…" : text)")
-      }
-    case ":time":
-      let start = Date()
-      let ok = evaluate(arg)
-      print(String(format: "time: %.3f s", Date().timeIntervalSince(start)))
-      if ok { transcript.append(arg) }
-    case ":load":
-      guard let text = try? String(contentsOfFile: arg, encoding: .utf8) else {
-        FileHandle.standardError.write("error: cannot read '\(arg)': no such file\n".data(using: .utf8)!)
-        return true
-      }
-      riad_set_busy(1)
-      defer { riad_set_busy(0); riad_sigint_clear() }
-      do { try session.interpreter.run(SourceFile(name: arg, text: text)); transcript.append("run(\(Format.quote(arg)))") } catch let e as ScriptError {
-        FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)
-      } catch { FileHandle.standardError.write("error: \(error)\n".data(using: .utf8)!) }
-    case ":save":
-      guard !arg.isEmpty else { print("usage: :save FILE.riad"); return true }
-      do {
-        try Data((transcript.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: arg), options: .atomic)
-        print("saved \(transcript.count) inputs to \(arg)")
-      } catch { FileHandle.standardError.write("error: cannot write '\(arg)': \(error.localizedDescription)\n".data(using: .utf8)!) }
-    case ":display":
-      guard let m = DisplayMode(rawValue: arg) else {
-        print("usage: :display \(DisplayMode.allCases.map(\.rawValue).joined(separator: "|")) (now \(session.display.mode.rawValue))")
-        return true
-      }
-      session.display.change(to: m)
-      print("display: \(session.display.mode.rawValue) (\(session.display.reason))")
-    case ":reset":
-      session.interpreter.globals.clear()
-      transcript = []
-      print("all variables forgotten")
-    default:
-      let known = [":help", ":vars", ":time", ":load", ":save", ":display", ":reset", ":quit"]
-      print("unknown command '\(parts[0])'\(didYouMean(parts[0], known)) — :help lists the commands")
-    }
-    return true
-  }
-
-  func showHelp(_ name: String) {
-    if name.isEmpty { _ = try? session.interpreter.call(.builtin(session.registry["help"]!), []); return }
-    if let b = session.registry[name] { print(session.registry.help(b)) } else {
-      print("no builtin named '\(name)'\(didYouMean(name, session.registry.names))")
-    }
   }
 
   /// The Tab key: completes the word before the cursor, or lists the options.
@@ -208,13 +136,9 @@ public final class REPL {
     let length = info.pointee.cursor - info.pointee.buffer
     let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(info.pointee.buffer).assumingMemoryBound(to: UInt8.self), count: length)
     let line = String(decoding: bytes, as: UTF8.self)
-    let (word, options) = Completion.candidates(line, session)
+    let (insert, options) = Completion.tab(line, session)
     guard !options.isEmpty else { return UInt8(CC_REFRESH_BEEP) }
-    let common = Completion.commonPrefix(options)
-    if common.count > word.count || (options.count == 1 && session.registry[common] != nil && !line.contains(".")) {
-      var insert = String(common.dropFirst(word.count))
-      // A single builtin completes with its opening parenthesis.
-      if options.count == 1, session.registry[common] != nil, !line.hasSuffix("\""), !line.contains(".") { insert += "(" }
+    if !insert.isEmpty {
       el_insertstr(el, insert)
       return UInt8(CC_REFRESH)
     }

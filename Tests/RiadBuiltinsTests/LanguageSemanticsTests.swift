@@ -176,3 +176,24 @@ final class LanguageSemanticsTests: RiadTestCase {
 extension Value {
   func isTensorSummary(containing text: String) -> Bool { Format.repr(self).contains(text) }
 }
+
+/// Newcomer mistakes get messages that say what to write instead.
+final class NewcomerMessageTests: RiadTestCase {
+  func testMistakesAreAnsweredWithWhatToWrite() {
+    let h = Harness()
+    let cases: [(String, String)] = [
+      ("for i in 0..3 { }", "'..' is not a range: write 0..<3 (up to 3, without it) or 0...3 (with it)"),
+      ("g = synthetic(kind: 'grid')", "strings use double quotes: write \"grid\""),
+      ("net = unet(base: 2, depth: 2); net.train()", "PyTorch's net.train() only switches to training mode, which here is train_mode(net)"),
+      ("exit()", "to leave riad, type :quit or press Ctrl-D"),
+      ("net = unet(base: 2, depth: 3); anomaly_map(net, rand([2, 16, 16]))",
+       "bad argument 'x' to 'anomaly_map': the model takes images of 3 channels, got 2 (tensor [2, 16, 16])"),
+      ("b = zeros([2, 2]); b[0][1] = 1", "write b[0, 1] = 1 instead"),
+    ]
+    for (code, message) in cases {
+      let got = h.error(code) ?? "no error"
+      XCTAssertTrue(got.contains(message), "\(code):\n\(got)")
+      XCTAssertFalse(got.contains("Did you mean 'exists'"), code)
+    }
+  }
+}
