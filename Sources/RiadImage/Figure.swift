@@ -92,15 +92,7 @@ public struct Figure {
     case .plot(let plot, let width, let height):
       body = try Figure.drawPlot(plot, width: width, height: height, words: true)
     }
-    guard let title else { return body }
-    let lines = Figure.wrap(title, max(8, (body.width - 2 * Figure.pad) / Font.advance), maxLines: 3)
-    let head = lines.count * Font.lineHeight + Figure.pad
-    var out = RGBImage(width: max(body.width, Font.measure(title) + 2 * Figure.pad), height: body.height + head)
-    for (i, line) in lines.enumerated() {
-      out.text(line, x: (out.width - Font.measure(line)) / 2, y: Figure.pad / 2 + i * Font.lineHeight, color: Figure.black)
-    }
-    out.blit(body, x: (out.width - body.width) / 2, y: head)
-    return out
+    return try drawnTitled(body)
   }
 
   /// The whole factor panels are scaled by.
@@ -109,26 +101,91 @@ public struct Figure {
     return max(1, min(8, minSide / max(side, 1)))
   }
 
-  private func drawPanels(_ panels: [Panel], columns: Int, minSide: Int) throws -> RGBImage {
-    guard !panels.isEmpty else { throw TensorError("grid: nothing to draw") }
-    let f = Figure.factor(panels, minSide: minSide)
-    let scaled = panels.map { $0.image.scaled(by: f) }
+  /// Where panels go: their scale, the grid's columns, and the size of a cell.
+  struct PanelLayout {
+    let factor: Int, columns: Int
+    let cellWidth: Int, cellHeight: Int, captionHeight: Int
+    let captions: [[String]]
+    let barLabels: [[String]?]
+    var rows: Int
+    var width: Int { columns * cellWidth + (columns + 1) * Figure.pad }
+    func height(rows r: Int) -> Int { r * cellHeight + (r + 1) * Figure.pad }
+  }
+
+  static func layout(_ panels: [Panel], columns: Int, factor f: Int) -> PanelLayout {
     let bars = panels.map { $0.colorBar.map(Figure.barLabels) }
     let barWidth = bars.map { labels in labels.map { l in 16 + l.map { Font.measure($0) }.max()! } ?? 0 }
-    let cellW = zip(scaled, barWidth).map { $0.width + $1 }.max()!
+    let cellW = zip(panels, barWidth).map { $0.image.width * f + $1 }.max()!
     let captions = panels.map { Figure.wrap($0.caption ?? "", max(4, (cellW + 1) / Font.advance), maxLines: 2) }
     let capH = captions.contains { !$0.isEmpty } ? captions.map(\.count).max()! * Font.lineHeight + 2 : 0
-    let cellH = scaled.map(\.height).max()! + capH
-    let rows = (panels.count + columns - 1) / columns
-    var out = RGBImage(width: columns * cellW + (columns + 1) * Figure.pad, height: rows * cellH + (rows + 1) * Figure.pad)
-    for (i, image) in scaled.enumerated() {
-      let x = Figure.pad + (i % columns) * (cellW + Figure.pad), y = Figure.pad + (i / columns) * (cellH + Figure.pad)
-      for (j, line) in captions[i].enumerated() { out.text(line, x: x, y: y + j * Font.lineHeight, color: Figure.black) }
-      out.blit(image, x: x, y: y + capH)
-      if let bar = panels[i].colorBar, let labels = bars[i] {
-        Figure.drawColorBar(&out, bar, labels, x: x + image.width + 4, y: y + capH, height: image.height)
+    let cellH = panels.map { $0.image.height * f }.max()! + capH
+    return PanelLayout(factor: f, columns: columns, cellWidth: cellW, cellHeight: cellH, captionHeight: capH,
+                       captions: captions, barLabels: bars, rows: (panels.count + columns - 1) / columns)
+  }
+
+  private func drawPanels(_ panels: [Panel], columns: Int, minSide: Int) throws -> RGBImage {
+    guard !panels.isEmpty else { throw TensorError("grid: nothing to draw") }
+    let l = Figure.layout(panels, columns: columns, factor: Figure.factor(panels, minSide: minSide))
+    return Figure.drawPanels(panels, l, rows: 0..<l.rows)
+  }
+
+  /// The grid rows `rows` of a layout, drawn.
+  static func drawPanels(_ panels: [Panel], _ l: PanelLayout, rows: Range<Int>) -> RGBImage {
+    var out = RGBImage(width: l.width, height: l.height(rows: rows.count))
+    for i in (rows.lowerBound * l.columns)..<min(panels.count, rows.upperBound * l.columns) {
+      let image = panels[i].image.scaled(by: l.factor)
+      let x = pad + (i % l.columns) * (l.cellWidth + pad), y = pad + (i / l.columns - rows.lowerBound) * (l.cellHeight + pad)
+      for (j, line) in l.captions[i].enumerated() { out.text(line, x: x, y: y + j * Font.lineHeight, color: black) }
+      out.blit(image, x: x, y: y + l.captionHeight)
+      if let bar = panels[i].colorBar, let labels = l.barLabels[i] {
+        drawColorBar(&out, bar, labels, x: x + image.width + 4, y: y + l.captionHeight, height: image.height)
       }
     }
+    return out
+  }
+
+  /// The figure drawn in parts that each fit `maxWidth`×`maxHeight` with
+  /// words at full size where possible: panels re-flow into fewer columns
+  /// (then smaller scales) to fit the width, and a grid taller than the
+  /// height comes in pieces of whole rows; a plot is drawn at the size that
+  /// fits. Parts that still do not fit are left to `Display.fit`.
+  public func drawnParts(maxWidth: Int, maxHeight: Int) throws -> [RGBImage] {
+    if isBareImage { return [try drawn()] }
+    var parts: [RGBImage]
+    switch content {
+    case .plot(let plot, let width, let height):
+      parts = [try Figure.drawPlot(plot, width: max(160, min(width, maxWidth)), height: max(120, min(height, maxHeight)), words: true)]
+    case .panels(let panels, let columns, let minSide):
+      guard !panels.isEmpty else { throw TensorError("grid: nothing to draw") }
+      var chosen = Figure.layout(panels, columns: 1, factor: 1)
+      search: for f in stride(from: Figure.factor(panels, minSide: minSide), through: 1, by: -1) {
+        for c in stride(from: columns, through: 1, by: -1) {
+          let l = Figure.layout(panels, columns: c, factor: f)
+          if l.width <= maxWidth { chosen = l; break search }
+        }
+      }
+      let titleHeight = title.map { Figure.wrap($0, max(8, (chosen.width - 2 * Figure.pad) / Font.advance), maxLines: 3).count * Font.lineHeight + Figure.pad } ?? 0
+      let perPart = max(1, (maxHeight - titleHeight - Figure.pad) / (chosen.cellHeight + Figure.pad))
+      parts = stride(from: 0, to: chosen.rows, by: perPart).map { r in
+        Figure.drawPanels(panels, chosen, rows: r..<min(chosen.rows, r + perPart))
+      }
+    }
+    if let title, !parts.isEmpty {
+      parts[0] = try Figure(title: title, .panels([Panel(image: parts[0])], columns: 1, minSide: 1)).drawnTitled(parts[0])
+    }
+    return parts
+  }
+
+  /// `body` with the title above it.
+  private func drawnTitled(_ body: RGBImage) throws -> RGBImage {
+    guard let title else { return body }
+    let lines = Figure.wrap(title, max(8, (body.width - 2 * Figure.pad) / Font.advance), maxLines: 3)
+    let head = lines.count * Font.lineHeight + Figure.pad
+    var out = RGBImage(width: max(body.width, min(Font.measure(title), body.width * 2) + 2 * Figure.pad), height: body.height + head)
+    for (i, line) in lines.enumerated() {
+      out.text(line, x: (out.width - Font.measure(line)) / 2, y: Figure.pad / 2 + i * Font.lineHeight, color: Figure.black)
+    }
+    out.blit(body, x: (out.width - body.width) / 2, y: head)
     return out
   }
 
@@ -193,7 +250,8 @@ public struct Figure {
       for (x, y) in zip(one.x, one.y) {
         guard x.isFinite && y.isFinite else { last = nil; continue }
         let p = (px(x), py(y))
-        if let l = last { img.line(l.0, l.1, p.0, p.1, c, thickness: 2) } else { img.fill(x: p.0 - 1, y: p.1 - 1, width: 3, height: 3, c) }
+        if let l = last { img.line(l.0, l.1, p.0, p.1, c, thickness: width < 240 ? 1 : 2) }
+        else if one.x.count == 1 { img.fill(x: p.0 - 1, y: p.1 - 1, width: 3, height: 3, c) }
         last = p
       }
     }

@@ -84,7 +84,9 @@ struct BlocksDisplay: DisplayBackend {
   /// A plot's picture drawn at the terminal's resolution without words,
   /// then its axes' tick values, labels and legend as text.
   static func plotText(_ plot: Figure.Plot, columns: Int, rows: Int) throws -> String {
-    let image = try Figure.drawPlot(plot, width: max(16, columns), height: max(8, rows * 2), words: false)
+    // Half-block pixels are about square: a 3:2 plot, within the rows.
+    let width = max(16, min(columns, 120))
+    let image = try Figure.drawPlot(plot, width: width, height: max(8, min(rows * 2, width * 2 / 3)), words: false)
     var out = ""
     if let yl = plot.ylabel { out += yl + "\n" }
     out += Blocks.lines(image).joined(separator: "\n") + "\n"

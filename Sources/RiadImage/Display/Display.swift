@@ -163,15 +163,19 @@ protocol PixelDisplay: DisplayBackend {
 
 extension PixelDisplay {
   public func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
-    let image = Display.fit(try figure.drawn(), maxWidth: box.maxWidth, maxHeight: box.maxHeight)
-    var bytes = try encode(image, box: box)
-    if box.tmuxPassthrough {
-      bytes = Tmux.passthrough(bytes)
-      // tmux does not know an image is there: leave its rows behind.
-      let rows = (image.height + box.cellHeight - 1) / max(box.cellHeight, 1)
-      bytes += Array(String(repeating: "\n", count: rows).utf8)
-    } else {
-      bytes += Array("\n".utf8)
+    var bytes: [UInt8] = []
+    for part in try figure.drawnParts(maxWidth: box.maxWidth, maxHeight: box.maxHeight) {
+      let image = Display.fit(part, maxWidth: box.maxWidth, maxHeight: box.maxHeight)
+      var one = try encode(image, box: box)
+      if box.tmuxPassthrough {
+        one = Tmux.passthrough(one)
+        // tmux does not know an image is there: leave its rows behind.
+        let rows = (image.height + box.cellHeight - 1) / max(box.cellHeight, 1)
+        one += Array(String(repeating: "\n", count: rows).utf8)
+      } else {
+        one += Array("\n".utf8)
+      }
+      bytes += one
     }
     return bytes
   }
