@@ -102,8 +102,11 @@ public struct Figure {
   }
 
   /// Where panels go: their scale, the grid's columns, and the size of a cell.
+  /// `factor` scales the largest panel; a smaller one gets its own whole
+  /// factor that brings it near the same size (a 16² map beside 64² images).
   struct PanelLayout {
     let factor: Int, columns: Int
+    let factors: [Int]
     let cellWidth: Int, cellHeight: Int, captionHeight: Int
     let captions: [[String]]
     let barLabels: [[String]?]
@@ -113,13 +116,15 @@ public struct Figure {
   }
 
   static func layout(_ panels: [Panel], columns: Int, factor f: Int) -> PanelLayout {
+    let side = panels.map { max($0.image.width, $0.image.height) }.max()! * f
+    let factors = panels.map { max(1, min(8 * f, side / max($0.image.width, $0.image.height, 1))) }
     let bars = panels.map { $0.colorBar.map(Figure.barLabels) }
     let barWidth = bars.map { labels in labels.map { l in 16 + l.map { Font.measure($0) }.max()! } ?? 0 }
-    let cellW = zip(panels, barWidth).map { $0.image.width * f + $1 }.max()!
+    let cellW = zip(zip(panels, factors), barWidth).map { $0.0.image.width * $0.1 + $1 }.max()!
     let captions = panels.map { Figure.wrap($0.caption ?? "", max(4, (cellW + 1) / Font.advance), maxLines: 2) }
     let capH = captions.contains { !$0.isEmpty } ? captions.map(\.count).max()! * Font.lineHeight + 2 : 0
-    let cellH = panels.map { $0.image.height * f }.max()! + capH
-    return PanelLayout(factor: f, columns: columns, cellWidth: cellW, cellHeight: cellH, captionHeight: capH,
+    let cellH = zip(panels, factors).map { $0.image.height * $1 }.max()! + capH
+    return PanelLayout(factor: f, columns: columns, factors: factors, cellWidth: cellW, cellHeight: cellH, captionHeight: capH,
                        captions: captions, barLabels: bars, rows: (panels.count + columns - 1) / columns)
   }
 
@@ -133,7 +138,7 @@ public struct Figure {
   static func drawPanels(_ panels: [Panel], _ l: PanelLayout, rows: Range<Int>) -> RGBImage {
     var out = RGBImage(width: l.width, height: l.height(rows: rows.count))
     for i in (rows.lowerBound * l.columns)..<min(panels.count, rows.upperBound * l.columns) {
-      let image = panels[i].image.scaled(by: l.factor)
+      let image = panels[i].image.scaled(by: l.factors[i])
       let x = pad + (i % l.columns) * (l.cellWidth + pad), y = pad + (i / l.columns - rows.lowerBound) * (l.cellHeight + pad)
       for (j, line) in l.captions[i].enumerated() { out.text(line, x: x, y: y + j * Font.lineHeight, color: black) }
       out.blit(image, x: x, y: y + l.captionHeight)

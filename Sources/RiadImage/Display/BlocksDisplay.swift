@@ -33,8 +33,8 @@ struct BlocksDisplay: DisplayBackend {
   /// height), colour bars as their two values around a strip of colours.
   static func panelsText(_ panels: [Figure.Panel], perRow: Int, minSide: Int, columns: Int, rows: Int) -> String {
     guard !panels.isEmpty else { return "" }
-    let k0 = Figure.factor(panels, minSide: minSide)
-    let natural = panels.map { (w: $0.image.width * k0, h: $0.image.height * k0) }
+    let layout = Figure.layout(panels, columns: perRow, factor: Figure.factor(panels, minSide: minSide))
+    let natural = zip(panels, layout.factors).map { (w: $0.image.width * $1, h: $0.image.height * $1) }
     let groups = stride(from: 0, to: panels.count, by: perRow).map { Array($0..<min(panels.count, $0 + perRow)) }
     let widest = groups.map { g in g.map { natural[$0].w }.reduce(0, +) + gap * (g.count - 1) }.max()!
     let tallest = natural.map(\.h).max()!
@@ -44,6 +44,7 @@ struct BlocksDisplay: DisplayBackend {
     for g in groups {
       let images = g.map { i -> RGBImage in
         let (w, h) = (max(1, Int(Double(natural[i].w) * scale)), max(1, Int(Double(natural[i].h) * scale)))
+        let k0 = layout.factors[i]
         return scale >= 1 ? panels[i].image.scaled(by: k0 * Int(scale)) : panels[i].image.scaled(by: k0).resized(width: w, height: h)
       }
       let widths = images.map(\.width)
