@@ -11,7 +11,7 @@
 //   data        RiadData (MVTec folders, synthetic textures)
 //   language    RiadLang (lexer, parser, evaluator, builtin registry)
 //   bindings    RiadBuiltins (every builtin, declared once)
-//   front ends  RiadREPL (libedit), RiadCLI (command line, render, docs, bench)
+//   front ends  RiadREPL (libedit), RiadNotebook (cells, reports), RiadCLI (command line, docs, bench)
 //   executable  riad
 import PackageDescription
 
@@ -69,8 +69,9 @@ let package = Package(
     .target(name: "RiadBuiltins",
             dependencies: ["RiadLang", "RiadMethod", "RiadImage", "RiadData"]),
     .target(name: "RiadREPL", dependencies: ["RiadBuiltins", "CShims"]),
+    .target(name: "RiadNotebook", dependencies: ["RiadBuiltins"]),
     .target(name: "RiadCLI", dependencies: [
-      "RiadREPL", "RiadBuiltins",
+      "RiadREPL", "RiadNotebook", "RiadBuiltins",
       .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ]),
     .executableTarget(name: "riad", dependencies: ["RiadCLI"]),
@@ -86,6 +87,7 @@ let package = Package(
     .testTarget(name: "RiadDataTests", dependencies: ["RiadData", "RiadImage", "RiadTestSupport"]),
     .testTarget(name: "RiadLangTests", dependencies: ["RiadLang", "RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadBuiltinsTests", dependencies: ["RiadBuiltins", "RiadLang", "RiadTensor", "RiadTestSupport"]),
+    .testTarget(name: "RiadNotebookTests", dependencies: ["RiadNotebook", "RiadBuiltins", "RiadImage", "RiadTestSupport"]),
     .testTarget(name: "RiadREPLTests", dependencies: ["RiadREPL", "RiadBuiltins", "RiadLang", "RiadTestSupport"]),
     .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
   ],

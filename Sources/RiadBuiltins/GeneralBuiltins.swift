@@ -176,6 +176,19 @@ extension Session {
         }
         return .none
       },
+      Builtin("temp_dir", category: cat, params: [P("prefix", .string, "the start of the folder's name", .string("riad"))],
+              summary: "Creates a new empty folder under the system's temporary directory and returns its path.",
+              discussion: "Each call makes a different folder (mkdtemp), so a script can write there without touching earlier runs.",
+              example: "d = temp_dir()\nexists(d)") { a in
+        let prefix = try a.string("prefix")
+        guard !prefix.contains("/") else { throw BuiltinError("temp_dir: prefix must be a name, not a path, got '\(prefix)'") }
+        let base = (ProcessInfo.processInfo.environment["TMPDIR"].map { $0.isEmpty ? nil : $0 } ?? nil) ?? "/tmp"
+        var template = Array(((base as NSString).appendingPathComponent(prefix + "-XXXXXX")).utf8CString)
+        guard let made = mkdtemp(&template) else {
+          throw BuiltinError("temp_dir: cannot create a folder in '\(base)': \(String(cString: strerror(errno)))")
+        }
+        return .string(String(cString: made))
+      },
       Builtin("mkdir", category: cat, params: [P("path", .string, "the folder to create, with any missing parents")],
               summary: "Creates a folder (and its parents); nothing happens when it exists.",
               example: "mkdir(\"/tmp/riad-example-folder/inner\")\nexists(\"/tmp/riad-example-folder/inner\")") { a in

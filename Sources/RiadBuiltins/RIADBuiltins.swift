@@ -104,26 +104,41 @@ extension Session {
                        P("epochs", .integer(min: 0), "passes over the data", num(300)), P("batch", .integer(min: 1), "batch size", num(4)),
                        P("lr", .number, "learning rate of a new Adam", num(1e-4)), P("opt", .optimizer, "continue with this optimizer instead", nilDefault),
                        P("ks", .integers(min: 1), "cell sizes, one drawn per batch", .list([2, 4, 8, 16].map { num($0) })), P("n", .integer(min: 2), "masks", num(3)),
-                       P("seed", .integer(min: 0), "seed of shuffling and masks", num(0))],
-              summary: "Trains RIAD for some epochs; returns {loss: [per-epoch mean], seconds: [per-epoch]}. Ctrl-C stops at a step boundary.",
-              discussion: "Shows a progress bar (epoch, step, loss, time left) on a terminal and a line every few epochs otherwise, on stderr.",
+                       P("seed", .integer(min: 0), "seed of shuffling and masks", num(0)),
+                       P("preview", .imageOrBatch, "an image whose reconstruction and anomaly map are shown while training", nilDefault),
+                       P("every", .integer(min: 1), "steps between preview frames", num(10))],
+              summary: "Trains RIAD for some epochs; returns {loss: [per-epoch mean], seconds: [per-epoch], steps: [per-step loss], epochs, interrupted, time}.",
+              discussion: "Shows a progress bar (epoch, step, loss, time left) on a terminal and a line every few epochs otherwise, on stderr, and ends with a one-line summary. With preview: x, every `every` steps the current reconstruction of x and its anomaly map are shown beside the loss curve, redrawn in place on a terminal (each frame a picture in files mode and in reports). Ctrl-C stops at a step boundary and returns the history so far with interrupted: true.",
               example: "net = unet(base: 2, depth: 3)\nh = train(net, rand([4, 3, 16, 16], seed: 1), epochs: 2, batch: 2, lr: 1e-3)\nlen(h.loss)",
               hints: ["data": "train(net, data) trains the model on data (a dataset or a batch [N,C,H,W]), as in train(net, ds); PyTorch's net.train() only switches to training mode, which here is train_mode(net)"]) { [unowned self] a in
         let net = try self.model(a)
         let data = try self.trainTensor(a, "data")
-        let opt = a.isNil("opt") ? Adam(net.parameters, lr: try a.float("lr"), weightDecay: 1e-5) : try self.optimizer(a)
-        let epochs = try a.int("epochs")
-        let bar = ProgressBar(session: self, epochs: epochs)
-        do {
-          let h = try Training.train(net, opt, data: data, epochs: epochs, batch: try a.int("batch"), ks: try a.ints("ks"),
-                                     n: try a.int("n"), seed: UInt64(try a.int("seed")),
-                                     shouldStop: a.interpreter.interruptCheck, progress: bar.update)
-          bar.finish()
-          return .record([("loss", .list(h.loss.map { .number($0) })), ("seconds", .list(h.seconds.map { .number($0) }))])
-        } catch is TrainingInterrupted {
-          bar.finish()
-          throw ScriptError(.interrupted, "interrupted", at: .none)
+        let c = net.config.channels
+        guard data.rank == 4, data.shape[1] == c else {
+          throw BuiltinError("bad argument 'data' to 'train': the model takes images of \(c) channel\(c == 1 ? "" : "s"), got \(data.shape.shapeString)")
         }
+        let opt = a.isNil("opt") ? Adam(net.parameters, lr: try a.float("lr"), weightDecay: 1e-5) : try self.optimizer(a)
+        let epochs = try a.int("epochs"), ks = try a.ints("ks"), n = try a.int("n")
+        let preview = a.isNil("preview") ? nil
+          : try TrainingPreview(session: self, net: net, image: try self.modelAndImages(a, "preview").1.indexed([.at(0)]),
+                                every: try a.int("every"), ks: ks, n: n)
+        let bar = TrainingBar(session: self, epochs: epochs)
+        defer { self.display.endFrames() }
+        var losses: [Double] = []
+        let h = try Training.train(net, opt, data: data, epochs: epochs, batch: try a.int("batch"), ks: ks, n: n,
+                                   seed: UInt64(try a.int("seed")), shouldStop: a.interpreter.interruptCheck) { p in
+          losses.append(Double(p.stepLoss))
+          bar.update(p)
+          if let preview, preview.due(p.globalStep, of: p.totalSteps) {
+            let figure = try preview.figure(p, losses: losses)
+            bar.bar.clear()
+            try self.display.showFrame(figure, rows: max(8, self.display.terminal.rows * 2 / 3))
+          }
+        }
+        bar.finish(h, planned: epochs)
+        func list(_ v: [Double]) -> Value { .list(v.map { .number($0) }) }
+        return .record([("loss", list(h.epochLoss)), ("seconds", list(h.epochSeconds)), ("steps", list(h.stepLoss)),
+                        ("epochs", .number(Double(h.epochs))), ("interrupted", .bool(h.interrupted)), ("time", .number(h.seconds))])
       },
     ] + evaluationBuiltins(methodParams)
   }
@@ -156,12 +171,19 @@ extension Session {
               example: "ds = synthetic(size: 16, train: 2, test: 4)\nnet = unet(base: 2, depth: 3)\nr = evaluate(net, ds, ks: [4])\nr.image_auroc") { [unowned self] a in
         let d = try a.host("ds", DatasetObject.self).dataset
         let o = try options(a)
+        let bar = ProgressBar(session: self)
         do {
           let r = try Training.evaluate(try self.model(a), test: d.test, labels: d.labels, masks: d.masks, ks: o.ks, n: o.n,
-                                        smooth: o.smooth, draws: o.draws, seed: o.seed, shouldStop: a.interpreter.interruptCheck)
+                                        smooth: o.smooth, draws: o.draws, seed: o.seed, shouldStop: a.interpreter.interruptCheck) { done, total, elapsed in
+            let left = elapsed / Double(done) * Double(total - done)
+            bar.draw("evaluate: \(done)/\(total) test images  \(ProgressBar.clock(elapsed)) elapsed, \(ProgressBar.clock(left)) left",
+                     done: Double(done), total: Double(total), force: done == total)
+          }
+          bar.finish("evaluate: \(d.test.shape[0]) test images in \(ProgressBar.clock(r.seconds)): image AUROC \(Format.short(r.imageAUROC)), pixel AUROC \(Format.short(r.pixelAUROC)), AUPRO \(Format.short(r.aupro))")
           return .record([("image_auroc", num(r.imageAUROC)), ("pixel_auroc", num(r.pixelAUROC)), ("pixel_ap", num(r.pixelAP)),
                           ("aupro", num(r.aupro)), ("scores", .tensor(r.scores)), ("maps", .tensor(r.maps)), ("seconds", num(r.seconds))])
         } catch is TrainingInterrupted {
+          bar.clear()
           throw ScriptError(.interrupted, "interrupted", at: .none)
         }
       },
@@ -253,43 +275,5 @@ extension Session {
         .number(try Metrics.aupro(maps: try a.tensor("maps"), masks: try a.tensor("masks"), fprLimit: try a.number("fpr_limit")))
       },
     ]
-  }
-}
-
-/// Training progress on stderr: a redrawn bar on a terminal, a plain line
-/// every few epochs otherwise.
-final class ProgressBar {
-  unowned let session: Session
-  let epochs: Int
-  var lastDraw = Date.distantPast
-  var lastEpochLine = 0
-  var drew = false
-
-  init(session: Session, epochs: Int) { self.session = session; self.epochs = epochs }
-
-  func update(_ p: TrainingProgress) {
-    let done = Double((p.epoch - 1) * p.steps + p.step), total = Double(max(1, p.epochs * p.steps))
-    let left = p.elapsed / done * (total - done)
-    if session.progressIsTerminal {
-      guard Date().timeIntervalSince(lastDraw) > 0.1 || done == total else { return }
-      lastDraw = Date()
-      let width = 24, filled = Int(Double(width) * done / total)
-      let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-      session.errorOutput("\r\u{1b}[K  epoch \(p.epoch)/\(p.epochs) step \(p.step)/\(p.steps) \(bar) loss \(Format.short(Double(p.loss)))  \(clock(p.elapsed)) elapsed, \(clock(left)) left")
-      drew = true
-    } else if p.step == p.steps {
-      let every = max(1, epochs / 10)
-      if p.epoch % every == 0 || p.epoch == p.epochs || p.epoch == 1 {
-        session.errorOutput("  epoch \(p.epoch)/\(p.epochs)  loss \(Format.short(Double(p.loss)))  \(clock(p.elapsed)) elapsed, \(clock(left)) left\n")
-      }
-    }
-  }
-
-  func finish() { if drew { session.errorOutput("\r\u{1b}[K") } }
-
-  func clock(_ s: Double) -> String {
-    guard s.isFinite else { return "?" }
-    let t = Int(s.rounded())
-    return t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
   }
 }

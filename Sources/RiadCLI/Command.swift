@@ -94,6 +94,12 @@ func execute(_ session: Session, _ file: SourceFile, echo: Bool) -> Int32 {
   defer { riad_set_busy(0) }
   do {
     try session.interpreter.run(file, echo: echo ? { print(Format.repr($0)) } : nil)
+    // A builtin that stops early on Ctrl-C (train returns its history so
+    // far) leaves the interrupt pending: the program still ends as stopped.
+    if riad_sigint_count() > 0 {
+      FileHandle.standardError.write("interrupted\n".data(using: .utf8)!)
+      return 130
+    }
     return 0
   } catch let e as ScriptError {
     FileHandle.standardError.write((e.forStandardError + "\n").data(using: .utf8)!)

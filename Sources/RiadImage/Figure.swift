@@ -47,6 +47,9 @@ public struct Figure {
     /// the largest is at least `minSide` pixels.
     case panels([Panel], columns: Int, minSide: Int)
     case plot(Plot, width: Int, height: Int)
+    /// Figures side by side, tops aligned (a training preview beside its
+    /// loss curve); below one another where the width does not allow.
+    case row([Figure])
   }
 
   public var title: String?
@@ -57,10 +60,12 @@ public struct Figure {
   /// One picture, no words.
   public init(_ image: RGBImage) { self.init(.panels([Panel(image: image)], columns: 1, minSide: 1)) }
 
-  /// Captioned panels in a near-square grid of at most six columns (or `columns`).
+  /// Captioned panels: up to five in a row, more in a grid of at most six
+  /// columns (or `columns`).
   public static func grid(_ panels: [Panel], columns: Int? = nil, minSide: Int = 128, title: String? = nil) -> Figure {
     let n = max(panels.count, 1)
-    let c = max(1, min(columns ?? min(6, Int(ceil(Double(n).squareRoot() * 1.5))), n))
+    // Up to five panels in one row; more in a grid wider than tall.
+    let c = max(1, min(columns ?? (n <= 5 ? n : min(6, Int(ceil(Double(n).squareRoot() * 1.5)))), n))
     return Figure(title: title, .panels(panels, columns: c, minSide: minSide))
   }
 
@@ -91,6 +96,8 @@ public struct Figure {
       body = try drawPanels(panels, columns: columns, minSide: minSide)
     case .plot(let plot, let width, let height):
       body = try Figure.drawPlot(plot, width: width, height: height, words: true)
+    case .row(let figures):
+      body = Figure.beside(try figures.map { try $0.drawn() })
     }
     return try drawnTitled(body)
   }
@@ -174,11 +181,29 @@ public struct Figure {
       parts = stride(from: 0, to: chosen.rows, by: perPart).map { r in
         Figure.drawPanels(panels, chosen, rows: r..<min(chosen.rows, r + perPart))
       }
+    case .row(let figures):
+      let whole = try figures.map { try $0.drawn() }
+      let side = Figure.beside(whole)
+      if side.width <= maxWidth && side.height <= maxHeight {
+        parts = [side]
+      } else {
+        parts = try figures.flatMap { try $0.drawnParts(maxWidth: maxWidth, maxHeight: maxHeight) }
+      }
     }
     if let title, !parts.isEmpty {
       parts[0] = try Figure(title: title, .panels([Panel(image: parts[0])], columns: 1, minSide: 1)).drawnTitled(parts[0])
     }
     return parts
+  }
+
+  /// Pictures side by side on white, tops aligned, `pad` apart.
+  static func beside(_ images: [RGBImage]) -> RGBImage {
+    guard !images.isEmpty else { return RGBImage(width: 1, height: 1) }
+    let width = images.map(\.width).reduce(0, +) + pad * (images.count - 1)
+    var out = RGBImage(width: width, height: images.map(\.height).max()!)
+    var x = 0
+    for image in images { out.blit(image, x: x, y: 0); x += image.width + pad }
+    return out
   }
 
   /// `body` with the title above it.

@@ -45,24 +45,32 @@ public final class Interpreter {
 
   /// Runs a whole program in the global scope. `echo` receives the value of
   /// every top-level expression statement that is not nil (REPL, `-e`), which
-  /// is also bound to `ans`.
-  public func run(_ file: SourceFile, echo: ((Value) -> Void)? = nil) throws {
+  /// is also bound to `ans`. Returns the value of the last statement when
+  /// it is an expression that is not nil (a notebook cell's result).
+  @discardableResult
+  public func run(_ file: SourceFile, echo: ((Value) -> Void)? = nil) throws -> Value? {
     try EvaluatorStack.run { try runHere(file, echo: echo) }
   }
 
-  private func runHere(_ file: SourceFile, echo: ((Value) -> Void)?) throws {
+  private func runHere(_ file: SourceFile, echo: ((Value) -> Void)?) throws -> Value? {
     let program = try Parser.parse(file)
     let saved = currentFile
     currentFile = file
     defer { currentFile = saved }
     do {
+      var last: Value? = nil
       for stmt in program {
         let v = try execute(stmt, globals)
-        if let echo, case .expression = stmt.kind, !v.isNil {
-          globals[local: "ans"] = v
-          echo(v)
+        last = nil
+        if case .expression = stmt.kind, !v.isNil {
+          last = v
+          if let echo {
+            globals[local: "ans"] = v
+            echo(v)
+          }
         }
       }
+      return last
     } catch let flow as ControlFlow {
       switch flow {
       case .returning: throw ScriptError(.runtime, "'return' outside a function", at: currentStatement)

@@ -7,11 +7,26 @@ public struct TrainingInterrupted: Error {
   public let completedSteps: Int
 }
 
-/// Where a training run is, for progress displays.
+/// Where a training run is, for progress displays and previews.
 public struct TrainingProgress {
   public let epoch: Int, epochs: Int, step: Int, steps: Int
-  /// The mean loss of the epoch so far.
-  public let loss: Float, elapsed: Double
+  /// Steps done in the whole run, and the run's total.
+  public let globalStep: Int, totalSteps: Int
+  /// The mean loss of the epoch so far, and the last step's loss.
+  public let loss: Float, stepLoss: Float
+  public let elapsed: Double
+}
+
+/// What a training run did: the mean loss and time of every completed
+/// epoch, the loss of every step, and whether it was stopped early.
+public struct TrainingHistory {
+  public var epochLoss: [Double] = []
+  public var epochSeconds: [Double] = []
+  public var stepLoss: [Double] = []
+  public var epochs = 0
+  public var interrupted = false
+  public var seconds = 0.0
+  public init() {}
 }
 
 /// RIAD training (paper Algorithm 2, with the choices of SPEC section 5).
@@ -43,12 +58,13 @@ public enum Training {
 
   /// Trains for `epochs` passes over `data` `[N,C,H,W]` in shuffled batches.
   /// Each batch draws its k uniformly from `ks`. `shouldStop` is polled
-  /// between steps; `progress` is called after each. Returns the mean loss
-  /// and the wall time of every epoch.
+  /// between steps; when it answers yes the history so far comes back,
+  /// marked interrupted (every step done is whole). `progress` is called
+  /// after each step.
   public static func train(_ net: UNet, _ opt: Optimizer, data: Tensor, epochs: Int, batch: Int,
                            ks: [Int], n: Int, seed: UInt64,
                            shouldStop: () -> Bool = { false },
-                           progress: (TrainingProgress) -> Void = { _ in }) throws -> (loss: [Double], seconds: [Double]) {
+                           progress: (TrainingProgress) throws -> Void = { _ in }) throws -> TrainingHistory {
     guard data.rank == 4, data.shape[0] > 0 else { throw TensorError("train: data must be a non-empty [N,C,H,W] tensor, got \(data.shape.shapeString)") }
     guard epochs >= 0 else { throw TensorError("train: epochs must be ≥ 0, got \(epochs)") }
     guard batch >= 1 else { throw TensorError("train: batch must be ≥ 1, got \(batch)") }
@@ -56,28 +72,34 @@ public enum Training {
     var rng = RandomGenerator(seed: seed)
     let count = data.shape[0]
     let steps = (count + batch - 1) / batch
-    var losses: [Double] = [], seconds: [Double] = []
+    var history = TrainingHistory()
     let start = Date()
-    var done = 0
     for epoch in 0..<epochs {
       let t0 = Date()
       let order = rng.permutation(count)
       var sum = 0.0
       for s in 0..<steps {
-        if shouldStop() { throw TrainingInterrupted(completedSteps: done) }
+        if shouldStop() {
+          history.interrupted = true
+          history.seconds = Date().timeIntervalSince(start)
+          return history
+        }
         let idx = Array(order[(s * batch)..<min(count, (s + 1) * batch)])
         let x = try gatherRows(data, idx)
         let k = ks[rng.nextInt(below: ks.count)]
         let loss = try step(net, opt, x, k: k, n: n, using: &rng)
         sum += Double(loss)
-        done += 1
-        progress(TrainingProgress(epoch: epoch + 1, epochs: epochs, step: s + 1, steps: steps,
-                                  loss: Float(sum / Double(s + 1)), elapsed: Date().timeIntervalSince(start)))
+        history.stepLoss.append(Double(loss))
+        try progress(TrainingProgress(epoch: epoch + 1, epochs: epochs, step: s + 1, steps: steps,
+                                      globalStep: history.stepLoss.count, totalSteps: epochs * steps,
+                                      loss: Float(sum / Double(s + 1)), stepLoss: loss, elapsed: Date().timeIntervalSince(start)))
       }
-      losses.append(sum / Double(steps))
-      seconds.append(Date().timeIntervalSince(t0))
+      history.epochLoss.append(sum / Double(steps))
+      history.epochSeconds.append(Date().timeIntervalSince(t0))
+      history.epochs = epoch + 1
     }
-    return (losses, seconds)
+    history.seconds = Date().timeIntervalSince(start)
+    return history
   }
 
   /// Rows `idx` of a batch tensor, in that order.
@@ -94,7 +116,8 @@ public enum Training {
   /// AUPRO over all pixels of all test images.
   public static func evaluate(_ net: UNet, test: Tensor, labels: Tensor, masks: Tensor,
                               ks: [Int], n: Int, smooth: Int?, draws: Int, seed: UInt64,
-                              batch: Int = 8, shouldStop: () -> Bool = { false })
+                              batch: Int = 8, shouldStop: () -> Bool = { false },
+                              progress: (_ done: Int, _ total: Int, _ elapsed: Double) -> Void = { _, _, _ in })
     throws -> (imageAUROC: Double, pixelAUROC: Double, pixelAP: Double, aupro: Double, scores: Tensor, maps: Tensor, seconds: Double) {
     let t0 = Date()
     let m = test.shape[0]
@@ -103,6 +126,7 @@ public enum Training {
       if shouldStop() { throw TrainingInterrupted(completedSteps: s) }
       let x = try gatherRows(test, Array(s..<min(m, s + batch)))
       maps.append(try Inpainting.anomalyMap(net, x, ks: ks, n: n, smooth: smooth, draws: draws, seed: seed &+ UInt64(s)))
+      progress(min(m, s + batch), m, Date().timeIntervalSince(t0))
     }
     let all = try Tensor.cat(maps, dim: 0)
     let scores = try Inpainting.scores(all)

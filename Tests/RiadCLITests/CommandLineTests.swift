@@ -70,7 +70,10 @@ final class CommandLineTests: RiadTestCase {
     XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
   }
 
-  func testRenderWritesHTMLAndMarkdownReports() throws {
+  /// `riad render FILE -o … [-o …] [-- ARGS…]`: one run, every format asked
+  /// for, the script's arguments after `--`, the failing cell's error in the
+  /// report, the cells below it marked not run, exit status 1.
+  func testRenderWritesEveryFormatFromOneRun() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-render-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -79,25 +82,46 @@ final class CommandLineTests: RiadTestCase {
       # %% [markdown]
       # # A lesson
       # Some prose.
+
       # %% First cell
       x = 20
-      print("x is", x)
+      print("x is", x, "args", ARGS)
+
       # %%
       show(heatmap(rand([8, 8], seed: 1)))
+      x + 1
+
       """.write(to: script, atomically: true, encoding: .utf8)
-    let html = dir.appendingPathComponent("report.html")
-    let r = try runRiad(["render", script.path, "-o", html.path])
+    let html = dir.appendingPathComponent("report.html"), md = dir.appendingPathComponent("report.md")
+    let ipynb = dir.appendingPathComponent("report.ipynb")
+    let r = try runRiad(["render", script.path, "-o", html.path, "-o", md.path, "-o", ipynb.path, "--", "2", "--fast"])
     XCTAssertEqual(r.status, 0, r.stderr)
+    XCTAssertEqual(r.stderr.components(separatedBy: "wrote ").count - 1, 3, r.stderr)
     let page = try String(contentsOf: html, encoding: .utf8)
-    XCTAssertTrue(page.contains("<h2>A lesson</h2>"))
-    XCTAssertTrue(page.contains("x is 20"))
+    XCTAssertTrue(page.contains("<h1>A lesson</h1>"))
+    XCTAssertTrue(page.contains("x is 20 args [&quot;2&quot;, &quot;--fast&quot;]"), "ARGS after --")
+    XCTAssertTrue(page.contains("Out[2]:</div><pre class=\"result\">21</pre>"))
     XCTAssertTrue(page.contains("data:image/png;base64,"))
-    let md = dir.appendingPathComponent("report.md")
-    XCTAssertEqual(try runRiad(["render", script.path, "-o", md.path]).status, 0)
     let text = try String(contentsOf: md, encoding: .utf8)
     XCTAssertTrue(text.contains("```riad\nx = 20"))
-    XCTAssertTrue(text.contains("![image 1](report_files/image-001.png)"))
+    XCTAssertTrue(text.contains("](report_files/image-001.png)"))
     XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("report_files/image-001.png").path))
+    let notebook = try JSONSerialization.jsonObject(with: Data(contentsOf: ipynb)) as! [String: Any]
+    XCTAssertEqual(notebook["nbformat"] as? Int, 4)
+
+    try "# %%\nprint(1)\n# %%\nnope(2)\n# %%\nprint(3)\n".write(to: script, atomically: true, encoding: .utf8)
+    let failed = try runRiad(["render", script.path, "-o", html.path])
+    XCTAssertEqual(failed.status, 1)
+    XCTAssertTrue(failed.stderr.contains("unknown name 'nope'"), failed.stderr)
+    XCTAssertTrue(failed.stderr.contains("1 cell after it not run"), failed.stderr)
+    let failedPage = try String(contentsOf: html, encoding: .utf8)
+    XCTAssertTrue(failedPage.contains("<pre class=\"error\">"))
+    XCTAssertTrue(failedPage.contains("not run: an earlier cell stopped"))
+
+    let bad = try runRiad(["render", script.path, "-o", dir.appendingPathComponent("report.pdf").path])
+    XCTAssertEqual(bad.status, 2)
+    XCTAssertTrue(bad.stderr.contains("-o must name an .html, .md or .ipynb file, got"), bad.stderr)
+    XCTAssertEqual(try runRiad(["render", script.path]).status, 2, "no -o")
   }
 }
 

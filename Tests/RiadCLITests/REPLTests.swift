@@ -122,6 +122,21 @@ final class REPLTests: RiadTestCase {
     pty.expect("riad> ", after: m)
     pty.settle()
 
+    // Ctrl-C during train: it stops between steps, says so in one line that
+    // stays, and still returns the history so far, marked interrupted.
+    m = pty.mark
+    pty.send("h = train(unet(base: 2, depth: 2), rand([4, 3, 8, 8], seed: 1), epochs: 100000, batch: 2)\r")
+    pty.expect("step 2/2", after: m)  // the progress bar is up: training runs
+    pty.send("\u{03}")
+    pty.expect("train: interrupted after", after: m)
+    pty.expect("the history so far is returned", after: m)
+    pty.expect("riad> ", after: m)
+    m = pty.mark
+    pty.send("[h.interrupted, len(h.steps) > 0, len(h.steps) == 2 * h.epochs + len(h.steps) % 2]\r")
+    pty.expect("[true, true, true]", after: m)
+    pty.expect("riad> ", after: m)
+    pty.settle()
+
     // Ctrl-C at the prompt clears the line. (Control keys are sent only once
     // the prompt is up and libedit has the terminal in raw mode: in cooked
     // mode the line discipline would act on them instead.)

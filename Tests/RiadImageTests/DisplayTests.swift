@@ -125,6 +125,44 @@ final class DisplayTests: RiadTestCase {
     XCTAssertFalse(Display(mode: .sixel, terminal: t).box().tmuxPassthrough)
   }
 
+  /// A live figure (a training preview) is drawn over its last frame on a
+  /// terminal: back to the first column, up the rows the frame took, erase
+  /// below. In files mode each frame is a file of its own; a figure shown
+  /// after `endFrames` starts below.
+  func testFramesRedrawInPlaceOnTerminalsAndAccumulateAsFiles() throws {
+    var t = TerminalInfo()
+    (t.columns, t.rows, t.cellWidth, t.cellHeight) = (100, 40, 10, 20)
+    let display = Display(mode: .sixel, terminal: t)
+    var writes: [String] = []
+    display.writeBytes = { writes.append(String(decoding: $0, as: UTF8.self)) }
+    let frame = Figure(RGBImage(width: 40, height: 40))   // scaled ×12 to 480 px: 24 rows
+    try display.showFrame(frame)
+    XCTAssertEqual(writes.count, 1, "the first frame is drawn where the cursor is")
+    try display.showFrame(frame)
+    XCTAssertEqual(writes[1], "\r\u{1b}[24A\u{1b}[J")
+    XCTAssertTrue(writes[2].hasPrefix("\u{1b}P"), "then the new frame")
+    display.endFrames()
+    try display.showFrame(frame)
+    XCTAssertTrue(writes[3].hasPrefix("\u{1b}P"), "after endFrames a frame starts below the last")
+
+    let blocks = Display(mode: .blocks, terminal: t)
+    var text: [String] = []
+    blocks.writeBytes = { text.append(String(decoding: $0, as: UTF8.self)) }
+    try blocks.showFrame(Figure(RGBImage(width: 8, height: 8)))
+    let rows = text[0].filter { $0 == "\n" }.count
+    try blocks.showFrame(Figure(RGBImage(width: 8, height: 8)))
+    XCTAssertEqual(text[1], "\r\u{1b}[\(rows)A\u{1b}[J")
+
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-frames-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let files = Display(mode: .files, outDir: dir.path, terminal: t)
+    var lines = ""
+    files.writeBytes = { lines += String(decoding: $0, as: UTF8.self) }
+    for _ in 0..<3 { try files.showFrame(frame) }
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["image-001.png", "image-002.png", "image-003.png"])
+    XCTAssertFalse(lines.contains("\u{1b}["), "files mode never moves the cursor")
+  }
+
   /// In blocks mode the words are text: captions over their panels, a
   /// plot's ticks, labels and legend below it; no picture exceeds the box.
   func testBlocksPrintWordsAsText() throws {

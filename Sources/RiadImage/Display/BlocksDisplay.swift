@@ -7,8 +7,11 @@ import Foundation
 struct BlocksDisplay: DisplayBackend {
   let colour: Bool
 
-  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
-    Array(try BlocksDisplay.text(figure, columns: box.columns, rows: box.rows).utf8)
+  var redraws: Bool { true }
+
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> Rendering {
+    let text = try BlocksDisplay.text(figure, columns: box.columns, rows: box.rows)
+    return Rendering(bytes: Array(text.utf8), rows: text.filter { $0 == "\n" }.count)
   }
 
   /// The figure as text lines within `columns`×`rows` cells a picture.
@@ -22,6 +25,9 @@ struct BlocksDisplay: DisplayBackend {
       out += panelsText(panels, perRow: perRow, minSide: minSide, columns: columns, rows: rows)
     case .plot(let plot, _, _):
       out += try plotText(plot, columns: columns, rows: rows)
+    case .row(let figures):
+      // Text cannot sit beside text pictures well: one below the other.
+      out += try figures.map { try text($0, columns: columns, rows: rows) }.joined()
     }
     return out
   }

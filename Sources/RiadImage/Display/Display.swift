@@ -34,10 +34,19 @@ public struct DisplayBox {
   public var tmuxPassthrough = false
 }
 
+/// What a backend writes for a figure, and how many terminal rows the
+/// cursor moves down over it (0 when that is unknown, as in files mode).
+public struct Rendering {
+  public var bytes: [UInt8]
+  public var rows: Int
+}
+
 /// One way of showing figures; each display mode is one type behind this.
 public protocol DisplayBackend {
-  /// The bytes that show `figure` (the `index`-th shown) within `box`.
-  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8]
+  /// What shows `figure` (the `index`-th shown) within `box`.
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> Rendering
+  /// Whether a figure can be drawn again over the rows of the last one.
+  var redraws: Bool { get }
 }
 
 /// Shows figures on the terminal or writes them as PNG files.
@@ -136,8 +145,31 @@ public final class Display {
   public func show(_ figure: Figure, columns: Int? = nil, rows: Int? = nil) throws {
     count += 1
     onShow?(figure)
-    writeBytes(try backend.render(figure, in: box(columns: columns, rows: rows), index: count))
+    frameRows = nil
+    writeBytes(try backend.render(figure, in: box(columns: columns, rows: rows), index: count).bytes)
   }
+
+  /// The rows the last frame of a live figure took, while one is on screen.
+  private var frameRows: Int? = nil
+
+  /// Shows one frame of a figure that changes (a training preview): on a
+  /// terminal it is drawn over the previous frame; in files mode and in
+  /// reports each frame is a picture of its own. `endFrames` lets the next
+  /// figure start below.
+  public func showFrame(_ figure: Figure, columns: Int? = nil, rows: Int? = nil) throws {
+    count += 1
+    onShow?(figure)
+    let b = backend
+    let r = try b.render(figure, in: box(columns: columns, rows: rows), index: count)
+    if b.redraws, let previous = frameRows, previous > 0 {
+      writeBytes(Array("\r\u{1b}[\(previous)A\u{1b}[J".utf8))
+    }
+    writeBytes(r.bytes)
+    frameRows = b.redraws ? r.rows : nil
+  }
+
+  /// Ends a run of frames: the next figure is drawn below the last one.
+  public func endFrames() { frameRows = nil }
 
   public func show(_ image: RGBImage) throws { try show(Figure(image)) }
 
@@ -162,22 +194,26 @@ protocol PixelDisplay: DisplayBackend {
 }
 
 extension PixelDisplay {
-  public func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
-    var bytes: [UInt8] = []
+  public var redraws: Bool { true }
+
+  public func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> Rendering {
+    var bytes: [UInt8] = [], rows = 0
     for part in try figure.drawnParts(maxWidth: box.maxWidth, maxHeight: box.maxHeight) {
       let image = Display.fit(part, maxWidth: box.maxWidth, maxHeight: box.maxHeight)
       var one = try encode(image, box: box)
+      // The terminal moves the cursor down over the picture's rows.
+      let height = (image.height + box.cellHeight - 1) / max(box.cellHeight, 1)
       if box.tmuxPassthrough {
         one = Tmux.passthrough(one)
         // tmux does not know an image is there: leave its rows behind.
-        let rows = (image.height + box.cellHeight - 1) / max(box.cellHeight, 1)
-        one += Array(String(repeating: "\n", count: rows).utf8)
+        one += Array(String(repeating: "\n", count: height).utf8)
       } else {
         one += Array("\n".utf8)
       }
       bytes += one
+      rows += height
     }
-    return bytes
+    return Rendering(bytes: bytes, rows: rows)
   }
 }
 
@@ -198,17 +234,19 @@ struct ITermDisplay: PixelDisplay {
 /// `files`: each figure, drawn at its own size, as a PNG in the out folder.
 struct FilesDisplay: DisplayBackend {
   let outDir: String
-  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] {
+  var redraws: Bool { false }
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> Rendering {
     let image = try figure.drawn()
     try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
     let path = (outDir as NSString).appendingPathComponent(String(format: "image-%03d.png", index))
     try PNG.write(image.tensor, to: path)
-    return Array("[image \(index): \(path) \(image.width)×\(image.height)]\n".utf8)
+    return Rendering(bytes: Array("[image \(index): \(path) \(image.width)×\(image.height)]\n".utf8), rows: 1)
   }
 }
 
 struct NoDisplay: DisplayBackend {
-  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> [UInt8] { [] }
+  var redraws: Bool { false }
+  func render(_ figure: Figure, in box: DisplayBox, index: Int) throws -> Rendering { Rendering(bytes: [], rows: 0) }
 }
 
 /// tmux's DCS passthrough: `ESC P tmux ;` + the payload with every ESC
