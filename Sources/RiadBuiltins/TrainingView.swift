@@ -128,10 +128,10 @@ final class TrainingPreview {
       Figure.Panel(caption: "input", image: try RGBImage(image)),
       Figure.Panel(caption: "reconstruction k=\(k)", image: try RGBImage(r)),
       Figure.Panel(caption: "anomaly map", image: try RGBImage(ImageOps.heatmap(map)), colorBar: .init(lo: lo, hi: hi, cmap: .jet)),
-    ], columns: 3, minSide: 128)
-    let side = max(160, try pictures.drawn().height)
+    ], columns: 3, minSide: 96)
+    let side = max(150, try pictures.drawn().height)
     let curve = Figure(.plot(Figure.Plot(series: [Figure.Series(name: nil, x: losses.indices.map { Double($0 + 1) }, y: losses)],
-                                         xlabel: "step", ylabel: "loss"), width: side * 3 / 2, height: side))
+                                         xlabel: "step", ylabel: "loss"), width: side * 7 / 5, height: side))
     let title = "epoch \(p.epoch)/\(p.epochs) · step \(p.globalStep)/\(p.totalSteps) · loss \(Format.short(Double(p.stepLoss)))"
     return Figure(title: title, .row([pictures, curve]))
   }

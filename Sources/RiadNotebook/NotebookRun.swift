@@ -63,12 +63,12 @@ extension Notebook {
 
   /// A figure drawn and scaled up by a whole factor (crisp pixels in every
   /// viewer) until it reads well on a page: a lone image to about 320
-  /// pixels, a figure with words to about 840 wide, the page's column (its
-  /// letters grow too).
+  /// pixels; a figure with words doubled when that fits the page's column
+  /// (840 pixels), so that captions come in one of two sizes only.
   public static func forReading(_ figure: Figure) throws -> RGBImage {
     let image = try figure.drawn()
     let (w, h) = (max(image.width, 1), max(image.height, 1))
-    let factor = figure.isBareImage ? max(1, min(16, 320 / max(w, h))) : max(1, min(4, 840 / w, 900 / h))
+    let factor = figure.isBareImage ? max(1, min(16, 320 / max(w, h))) : max(1, min(2, 840 / w, 900 / h))
     return factor == 1 ? image : image.scaled(by: factor)
   }
 }

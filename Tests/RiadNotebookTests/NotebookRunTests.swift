@@ -113,7 +113,7 @@ final class NotebookRunTests: RiadTestCase {
   }
 
   /// Small pictures grow by whole factors (each pixel a square block);
-  /// figures with words grow until about 800 pixels wide.
+  /// figures with words double when that fits 840 pixels.
   func testPicturesAreScaledForReading() throws {
     var image = RGBImage(width: 64, height: 32)
     image.set(3, 5, (10, 20, 30))
@@ -124,7 +124,7 @@ final class NotebookRunTests: RiadTestCase {
     let captioned = Figure.grid([Figure.Panel(caption: "x", image: image)], minSide: 64)
     let drawn = try captioned.drawn()
     let read = try Notebook.forReading(captioned)
-    XCTAssertEqual(read.width, drawn.width * 4, "words grow at most 4 times")
+    XCTAssertEqual(read.width, drawn.width * 2, "words grow at most 2 times")
     let mid = try Notebook.forReading(Figure.grid([Figure.Panel(caption: "x", image: RGBImage(width: 300, height: 100))]))
     XCTAssertEqual(mid.width, try Figure.grid([Figure.Panel(caption: "x", image: RGBImage(width: 300, height: 100))]).drawn().width * 2)
     let wide = try Notebook.forReading(Figure(RGBImage(width: 900, height: 10)))

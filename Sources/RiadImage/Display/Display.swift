@@ -160,7 +160,15 @@ public final class Display {
     count += 1
     onShow?(figure)
     let b = backend
-    let r = try b.render(figure, in: box(columns: columns, rows: rows), index: count)
+    let room = box(columns: columns, rows: rows)
+    var frame = figure
+    if b is PixelDisplay {
+      // A frame must stay one picture of known height to be drawn over: one
+      // too big is scaled down whole rather than re-flowed into parts.
+      let whole = try figure.drawn()
+      if whole.width > room.maxWidth || whole.height > room.maxHeight { frame = Figure(whole) }
+    }
+    let r = try b.render(frame, in: room, index: count)
     if b.redraws, let previous = frameRows, previous > 0 {
       writeBytes(Array("\r\u{1b}[\(previous)A\u{1b}[J".utf8))
     }
