@@ -13,6 +13,9 @@ import RiadNotebook
 /// `.build/release/riad render examples/tutorial.riad -o docs/tutorial.md`.
 final class TutorialTests: RiadTestCase {
   func testDocsTutorialIsTheRenderedScript() throws {
+    #if DEBUG
+    throw XCTSkip("the tutorial trains a network: it is compared in the release suite (scripts/test)")
+    #else
     let script = try String(contentsOf: packageRoot.appendingPathComponent("examples/tutorial.riad"), encoding: .utf8)
     let docs = packageRoot.appendingPathComponent("docs")
     let committed = try String(contentsOf: docs.appendingPathComponent("tutorial.md"), encoding: .utf8)
@@ -32,6 +35,7 @@ final class TutorialTests: RiadTestCase {
     }
     let extra = try FileManager.default.contentsOfDirectory(atPath: docs.appendingPathComponent("tutorial_files").path)
     XCTAssertEqual(extra.count, images.count, "docs/tutorial_files has pictures the page does not show")
+    #endif
   }
 
   /// The page as words and numbers; durations (`3s`, `1m05s`) become one token.
