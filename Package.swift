@@ -55,7 +55,7 @@ let package = Package(
 
     // MARK: numerics
     .target(name: "RiadKernels", dependencies: ["CPUFeatures"], swiftSettings: kernels),
-    .target(name: "RiadTensor", dependencies: ["CBLAS", "RiadKernels"], swiftSettings: fast),
+    .target(name: "RiadTensor", dependencies: ["CBLAS", "CPUFeatures", "RiadKernels"], swiftSettings: fast),
     .target(name: "RiadNN", dependencies: ["RiadTensor"], swiftSettings: fast),
     .target(name: "RiadMethod", dependencies: ["RiadNN"], swiftSettings: fast),
 
@@ -89,7 +89,7 @@ let package = Package(
     .testTarget(name: "RiadBuiltinsTests", dependencies: ["RiadBuiltins", "RiadLang", "RiadTensor", "RiadTestSupport"]),
     .testTarget(name: "RiadNotebookTests", dependencies: ["RiadNotebook", "RiadBuiltins", "RiadImage", "RiadTestSupport"]),
     .testTarget(name: "RiadREPLTests", dependencies: ["RiadREPL", "RiadBuiltins", "RiadLang", "RiadTestSupport"]),
-    .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "CShims"], exclude: ["Scripts"]),
+    .testTarget(name: "RiadCLITests", dependencies: ["RiadTestSupport", "RiadTensor", "CShims"], exclude: ["Scripts"]),
   ],
   swiftLanguageModes: [.v5]
 )

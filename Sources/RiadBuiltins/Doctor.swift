@@ -19,6 +19,7 @@ extension Session {
       lines.append("  tmux: \(tmux.version ?? "version unknown"), allow-passthrough \(tmux.passthrough ?? "unknown")\(tmux.nativeSixel ? ", draws sixel itself" : "")")
     }
     lines.append("compute: OpenBLAS core \(ComputeInfo.blasCore) (\(ComputeInfo.blasConfig)); kernels: \(ComputeInfo.kernelISA); \(workerThreads) worker threads")
+    if let note = BLASCore.note { lines.append("  \(note)") }
     let fixes = doctorAdvice(t, environment: environment)
     if !fixes.isEmpty {
       lines.append("to see pictures inline:")

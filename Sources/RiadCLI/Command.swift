@@ -133,6 +133,8 @@ struct Docs: ParsableCommand {
 /// (0 ok, 1 script error, 2 bad command line, 130 interrupted).
 public enum RiadCLI {
   public static func main(_ arguments: [String]) -> Int32 {
+    // Before anything else: a weak OpenBLAS core is replaced by relaunching.
+    BLASCore.relaunchIfWeaker(arguments: CommandLine.arguments)
     setvbuf(stdout, nil, _IOLBF, 0)
     riad_configure_allocator()
     riad_sigint_install()  // first, so that an early Ctrl-C is counted, not fatal

@@ -87,7 +87,7 @@ func gemm(_ a: [Float], _ ta: Bool, _ b: [Float], _ tb: Bool, _ m: Int, _ n: Int
 /// What riad computes with on this machine, for `riad doctor` and `bench`.
 public enum ComputeInfo {
   /// The OpenBLAS core in use (`Haswell`, `SkylakeX`, `Prescott`, …).
-  public static var blasCore: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+  public static var blasCore: String { BLASCore.current }
   /// OpenBLAS's build configuration line.
   public static var blasConfig: String {
     (openblas_get_config().map { String(cString: $0) } ?? "unknown").trimmingCharacters(in: .whitespaces)

@@ -1,4 +1,5 @@
 import Foundation
+import RiadTensor
 import RiadTestSupport
 import XCTest
 
@@ -68,6 +69,25 @@ final class CommandLineTests: RiadTestCase {
     XCTAssertEqual(out.stdout, "[image 1: \(path) 5×8]\n")
     let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
     XCTAssertEqual(Array(bytes.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+  }
+
+  /// An OpenBLAS running a core weaker than the processor (here forced with
+  /// OPENBLAS_CORETYPE=Prescott and RIAD_BLAS_CORE=auto) is replaced: riad
+  /// relaunches itself with the best core and says so in `riad doctor`.
+  /// `RIAD_BLAS_CORE=NAME` asks for a core; the user's own
+  /// OPENBLAS_CORETYPE otherwise stands.
+  func testAWeakBLASCoreIsReplaced() throws {
+    let level = BLASCore.processorLevel
+    guard let best = BLASCore.best(forLevel: level) else { throw XCTSkip("no vector level above SSE3 on this processor") }
+    let fixed = try runRiad(["doctor"], environment: ["OPENBLAS_CORETYPE": "Prescott", "RIAD_BLAS_CORE": "auto"])
+    XCTAssertEqual(fixed.status, 0, fixed.stderr)
+    XCTAssertTrue(fixed.stdout.contains("OpenBLAS core \(best) "), fixed.stdout)
+    XCTAssertTrue(fixed.stdout.contains("riad asked for \(best) (OPENBLAS_CORETYPE) because OpenBLAS chose Prescott"), fixed.stdout)
+    let users = try runRiad(["doctor"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+    XCTAssertTrue(users.stdout.contains("OpenBLAS core Prescott "), users.stdout)
+    let asked = try runRiad(["-e", "print(1 + 1)"], environment: ["RIAD_BLAS_CORE": "Prescott"])
+    XCTAssertEqual(asked.stdout, "2\n", "arguments survive the relaunch")
+    XCTAssertEqual(try runRiad(["doctor"], environment: ["RIAD_BLAS_CORE": "Prescott"]).stdout.contains("OpenBLAS core Prescott "), true)
   }
 
   /// `riad render FILE -o … [-o …] [-- ARGS…]`: one run, every format asked
