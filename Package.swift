@@ -6,7 +6,7 @@
 // (docs/architecture.md draws the map):
 //
 //   C edge      CBLAS CPNG CSixel CEditLine (system libraries), CShims, CPUFeatures (C)
-//   numerics    RiadKernels (AVX-512) -> RiadTensor -> RiadNN -> RiadMethod
+//   numerics    RiadKernels (AVX-512 / NEON), RiadKernelsAVX2 -> RiadTensor -> RiadNN -> RiadMethod
 //   pictures    RiadImage (PNG, colour maps, drawing, terminal display)
 //   data        RiadData (MVTec folders, synthetic textures)
 //   language    RiadLang (lexer, parser, evaluator, builtin registry)
@@ -19,16 +19,23 @@ let fast: [SwiftSetting] = [
   .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
-// RiadKernels is compiled for AVX-512 on x86-64 and only called when the
-// processor has it (CPUFeatures checks at run time); elsewhere riad uses its
-// portable im2col + OpenBLAS convolution.
+// One kernel source, compiled per instruction set: RiadKernels for AVX-512 on
+// x86-64 (for NEON on arm64), RiadKernelsAVX2 (its files are links to
+// RiadKernels') for AVX2 + FMA. riad calls a variant only when the processor
+// runs it (CPUFeatures checks at run time); elsewhere it uses its portable
+// im2col + OpenBLAS convolution.
 #if arch(x86_64)
 let kernels: [SwiftSetting] = fast + [
   .unsafeFlags(["-target-cpu", "skylake-avx512"]),
   .define("RIAD_AVX512"),
 ]
+let kernelsAVX2: [SwiftSetting] = fast + [
+  .unsafeFlags(["-target-cpu", "haswell"]),
+  .define("RIAD_AVX2"),
+]
 #else
 let kernels: [SwiftSetting] = fast
+let kernelsAVX2: [SwiftSetting] = fast + [.define("RIAD_AVX2")]  // built, never available
 #endif
 
 let package = Package(
@@ -55,7 +62,8 @@ let package = Package(
 
     // MARK: numerics
     .target(name: "RiadKernels", dependencies: ["CPUFeatures"], swiftSettings: kernels),
-    .target(name: "RiadTensor", dependencies: ["CBLAS", "CPUFeatures", "RiadKernels"], swiftSettings: fast),
+    .target(name: "RiadKernelsAVX2", dependencies: ["CPUFeatures"], swiftSettings: kernelsAVX2),
+    .target(name: "RiadTensor", dependencies: ["CBLAS", "CPUFeatures", "RiadKernels", "RiadKernelsAVX2"], swiftSettings: fast),
     .target(name: "RiadNN", dependencies: ["RiadTensor"], swiftSettings: fast),
     .target(name: "RiadMethod", dependencies: ["RiadNN"], swiftSettings: fast),
 

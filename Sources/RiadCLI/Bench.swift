@@ -18,18 +18,29 @@ struct Bench: ParsableCommand {
   @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
   @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
   var forwardBackward = false
-  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (the AVX-512 kernels wherever they apply).")
+  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (riad's kernels wherever they apply).")
   var convolution: ConvolutionChoice = .automatic
+  @Option(help: "Which kernels: auto (the widest this processor runs), \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")) or none (also RIAD_KERNELS).")
+  var kernels: String = "auto"
 
   func validate() throws {
     guard size >= 16, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, got \(size)") }
     guard base >= 1, batch >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--base, --batch and --steps must be ≥ 1") }
+    if kernels != "auto" && kernels != "none" {
+      guard let v = KernelVariant(rawValue: kernels) else {
+        throw ValidationError("--kernels must be auto, none or one of \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kernels)'")
+      }
+      guard v.isAvailable else {
+        throw ValidationError("--kernels \(kernels): this processor or build cannot run them (it runs: \(KernelVariant.available.map(\.rawValue).joined(separator: ", ")))")
+      }
+    }
   }
 
   func run() throws {
     riad_sigint_restore_default()  // nothing here polls for Ctrl-C: let it stop the process
     if let threads = options.threads { setThreads(threads) }
     convolutionPolicy = convolution.policy
+    if kernels != "auto" { kernelVariant = KernelVariant(rawValue: kernels) }
     if layers { try layerTable(); return }
     if forwardBackward { try forwardBackwardPass(); return }
     var rng = RandomGenerator(seed: 0)
@@ -45,8 +56,8 @@ struct Bench: ParsableCommand {
     t = Date()
     for i in 0..<steps { _ = try Inpainting.anomalyMap(net, one, seed: UInt64(i)) }
     let inferMs = Date().timeIntervalSince(t) / Double(steps) * 1000
-    let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d}",
-                      size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads)
+    let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d,\"kernels\":\"%@\"}",
+                      size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads, kernelVariant?.rawValue ?? "none")
     print(json)
   }
 

@@ -1,4 +1,4 @@
-/// Output channels per block of the position-major kernels: four vectors.
+/// Output channels per block of the position-major kernels.
 public let positionConvolutionChannelBlock = 64
 /// Positions per block of the position-major forward kernel.
 public let positionConvolutionPositionBlock = 6
@@ -7,7 +7,9 @@ public let positionConvolutionPositionBlock = 6
 /// zero bands of `SameConvolution`'s planes would cost too many positions.
 /// Here the input is *position-major* (all channels of one position
 /// together), only real output positions are computed, and the lanes run
-/// over 64 output channels instead of over positions.
+/// over output channels instead of over positions: six positions × one
+/// `ChannelRow` (64 channels with 32 registers, 16 with AVX2's 16) in
+/// registers, in as many passes as the 64 channels of a block need.
 public enum PositionConvolution {
   /// Six listed positions × 64 output channels:
   ///
@@ -21,19 +23,21 @@ public enum PositionConvolution {
                              dst: UnsafeMutablePointer<Float>, dstStride: Int) {
     var p = 0
     while p < count {
-      var rows = InlineArray<6, Row4>(repeating: Row4())
-      var wp = w
-      for t in 0..<taps {
-        // The six positions' rows of input channels at this tap.
-        var sources = InlineArray<6, UnsafePointer<Float>>(repeating: src)
-        for k in 0..<6 { sources[k] = src + (positions[p + k] + offsets[t]) * cin }
-        for c in 0..<cin {
-          let w0 = load(wp), w1 = load(wp + 16), w2 = load(wp + 32), w3 = load(wp + 48)
-          for k in 0..<6 { rows[k].add(Lanes(repeating: sources[k][c]), w0, w1, w2, w3) }
-          wp += 64
+      for j0 in stride(from: 0, to: positionConvolutionChannelBlock, by: ChannelRow.width) {
+        var rows = InlineArray<6, ChannelRow>(repeating: ChannelRow())
+        var wp = w + j0
+        for t in 0..<taps {
+          // The six positions' rows of input channels at this tap.
+          var sources = InlineArray<6, UnsafePointer<Float>>(repeating: src)
+          for k in 0..<6 { sources[k] = src + (positions[p + k] + offsets[t]) * cin }
+          for c in 0..<cin {
+            let weights = ChannelRow(loading: wp)
+            for k in 0..<6 { rows[k].add(Lanes(repeating: sources[k][c]), weights) }
+            wp += positionConvolutionChannelBlock
+          }
         }
+        for k in 0..<6 { rows[k].store(dst + (p + k) * dstStride + j0) }
       }
-      for k in 0..<6 { rows[k].store(dst + (p + k) * dstStride) }
       p += positionConvolutionPositionBlock
     }
   }
@@ -48,16 +52,14 @@ public enum PositionConvolution {
                                     positions: UnsafePointer<Int>, count: Int,
                                     gy: UnsafePointer<Float>, gyStride: Int,
                                     dw: UnsafeMutablePointer<Float>, dwStride: Int) {
-    var rows = InlineArray<6, Row4>(repeating: Row4())
-    for p in 0..<count {
-      let r = src + (positions[p] + offset) * cin + c0, g = gy + p * gyStride
-      let g0 = load(g), g1 = load(g + 16), g2 = load(g + 32), g3 = load(g + 48)
-      for k in 0..<6 { rows[k].add(Lanes(repeating: r[k]), g0, g1, g2, g3) }
-    }
-    for k in 0..<6 {
-      let d = dw + k * dwStride
-      store(load(d) + rows[k].v0, d); store(load(d + 16) + rows[k].v1, d + 16)
-      store(load(d + 32) + rows[k].v2, d + 32); store(load(d + 48) + rows[k].v3, d + 48)
+    for j0 in stride(from: 0, to: positionConvolutionChannelBlock, by: ChannelRow.width) {
+      var rows = InlineArray<6, ChannelRow>(repeating: ChannelRow())
+      for p in 0..<count {
+        let r = src + (positions[p] + offset) * cin + c0
+        let g = ChannelRow(loading: gy + p * gyStride + j0)
+        for k in 0..<6 { rows[k].add(Lanes(repeating: r[k]), g) }
+      }
+      for k in 0..<6 { rows[k].addStore(dw + k * dwStride + j0) }
     }
   }
 }

@@ -1,7 +1,19 @@
 /// Output channels per forward block and per weight-gradient block.
 public let sameConvolutionChannelBlock = 8
-/// Positions per forward block: three vectors of 16.
+/// Positions per forward block: three AVX-512 vectors, six AVX2 vectors,
+/// twelve NEON vectors.
 public let sameConvolutionPositionBlock = 48
+
+/// Output rows the forward kernel keeps in registers at once: 8 × 3
+/// vectors (24 accumulators) where there are 32 registers, 4 × 3 where
+/// there are 16; positions go 3 vectors at a time.
+#if RIAD_AVX2
+let forwardRows = 4
+typealias ForwardRows = InlineArray<4, Row3>
+#else
+let forwardRows = 8
+typealias ForwardRows = InlineArray<8, Row3>
+#endif
 
 /// Kernels for stride-1 convolutions over *planes*, vectorized over output
 /// positions.
@@ -28,19 +40,24 @@ public enum SameConvolution {
                              q0: Int, q1: Int, accumulate: Bool = false) {
     var q = q0
     while q < q1 {
-      var rows = InlineArray<8, Row3>(repeating: Row3())
-      if accumulate { for j in 0..<8 { rows[j].load(dst + j * dstStride + q) } }
-      var wp = w
-      for c in 0..<cin {
-        let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
-        for t in 0..<taps {
-          let s = plane + taps0[t]
-          let x0 = load(s), x1 = load(s + 16), x2 = load(s + 32)
-          for j in 0..<8 { rows[j].add(Lanes(repeating: wp[j]), x0, x1, x2) }
-          wp += 8
+      // One pass where the registers hold the whole block; four with AVX2.
+      for j0 in stride(from: 0, to: sameConvolutionChannelBlock, by: forwardRows) {
+        for p in stride(from: q, to: q + sameConvolutionPositionBlock, by: 3 * lanes) {
+          var rows = ForwardRows(repeating: Row3())
+          if accumulate { for j in 0..<forwardRows { rows[j].load(dst + (j0 + j) * dstStride + p) } }
+          var wp = w + j0
+          for c in 0..<cin {
+            let plane = src + c * planeStride + p, taps0 = offsets + c * offsetStride
+            for t in 0..<taps {
+              let s = plane + taps0[t]
+              let x0 = loadLanes(s), x1 = loadLanes(s + lanes), x2 = loadLanes(s + 2 * lanes)
+              for j in 0..<forwardRows { rows[j].add(Lanes(repeating: wp[j]), x0, x1, x2) }
+              wp += sameConvolutionChannelBlock
+            }
+          }
+          for j in 0..<forwardRows { rows[j].store(dst + (j0 + j) * dstStride + p) }
         }
       }
-      for j in 0..<8 { rows[j].store(dst + j * dstStride + q) }
       q += sameConvolutionPositionBlock
     }
   }
@@ -57,27 +74,31 @@ public enum SameConvolution {
                                 dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int, accumulate: Bool = false) {
     var q = q0
     while q < q1 {
-      // Two taps at a time into two rows of sums: twice the independent FMAs.
-      var even = Row3(), odd = Row3()
-      if accumulate { even.load(dst + q) }
-      var wp = w
-      for c in 0..<cin {
-        let plane = src + c * planeStride + q, taps0 = offsets + c * offsetStride
-        var t = 0
-        while t + 1 < taps {
-          let s = plane + taps0[t], u = plane + taps0[t + 1]
-          even.add(Lanes(repeating: wp[0]), load(s), load(s + 16), load(s + 32))
-          odd.add(Lanes(repeating: wp[wStride]), load(u), load(u + 16), load(u + 32))
-          wp += 2 * wStride
-          t += 2
+      for p in stride(from: q, to: q + sameConvolutionPositionBlock, by: 3 * lanes) {
+        // Two taps at a time into two rows of sums: twice the independent FMAs.
+        var even = Row3(), odd = Row3()
+        if accumulate { even.load(dst + p) }
+        var wp = w
+        for c in 0..<cin {
+          let plane = src + c * planeStride + p, taps0 = offsets + c * offsetStride
+          var t = 0
+          while t + 1 < taps {
+            let s = plane + taps0[t], u = plane + taps0[t + 1]
+            even.add(Lanes(repeating: wp[0]), loadLanes(s), loadLanes(s + lanes), loadLanes(s + 2 * lanes))
+            odd.add(Lanes(repeating: wp[wStride]), loadLanes(u), loadLanes(u + lanes), loadLanes(u + 2 * lanes))
+            wp += 2 * wStride
+            t += 2
+          }
+          if t < taps {
+            let s = plane + taps0[t]
+            even.add(Lanes(repeating: wp[0]), loadLanes(s), loadLanes(s + lanes), loadLanes(s + 2 * lanes))
+            wp += wStride
+          }
         }
-        if t < taps {
-          let s = plane + taps0[t]
-          even.add(Lanes(repeating: wp[0]), load(s), load(s + 16), load(s + 32))
-          wp += wStride
-        }
+        storeLanes(even.v0 + odd.v0, dst + p)
+        storeLanes(even.v1 + odd.v1, dst + p + lanes)
+        storeLanes(even.v2 + odd.v2, dst + p + 2 * lanes)
       }
-      store(even.v0 + odd.v0, dst + q); store(even.v1 + odd.v1, dst + q + 16); store(even.v2 + odd.v2, dst + q + 32)
       q += sameConvolutionPositionBlock
     }
   }
@@ -98,31 +119,60 @@ public enum SameConvolution {
     while i < count {
       // A missing second or third source repeats the last one; its sums are dropped.
       let s0 = sources[i], s1 = sources[min(i + 1, count - 1)], s2 = sources[min(i + 2, count - 1)]
+      let used = min(3, count - i)
+      #if RIAD_AVX2
+      // 16 registers: the eight output rows in two passes of four.
+      gradientRows4(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
+      gradientRows4(gy + 4 * gyStride, gyStride, s0, s1, s2, dw + 4 * dwStride + i, dwStride, used, q0, q1)
+      #else
       // Eight named rows: here (unlike in `forward`) an InlineArray of rows
       // is kept in memory by the compiler, and every FMA would store.
       var r0 = Row3(), r1 = Row3(), r2 = Row3(), r3 = Row3(), r4 = Row3(), r5 = Row3(), r6 = Row3(), r7 = Row3()
       var q = q0
       while q < q1 {
-        let x0 = load(s0 + q), x1 = load(s1 + q), x2 = load(s2 + q), g = gy + q
-        r0.add(load(g), x0, x1, x2)
-        r1.add(load(g + gyStride), x0, x1, x2)
-        r2.add(load(g + 2 * gyStride), x0, x1, x2)
-        r3.add(load(g + 3 * gyStride), x0, x1, x2)
-        r4.add(load(g + 4 * gyStride), x0, x1, x2)
-        r5.add(load(g + 5 * gyStride), x0, x1, x2)
-        r6.add(load(g + 6 * gyStride), x0, x1, x2)
-        r7.add(load(g + 7 * gyStride), x0, x1, x2)
-        q += 16
+        let x0 = loadLanes(s0 + q), x1 = loadLanes(s1 + q), x2 = loadLanes(s2 + q), g = gy + q
+        r0.add(loadLanes(g), x0, x1, x2)
+        r1.add(loadLanes(g + gyStride), x0, x1, x2)
+        r2.add(loadLanes(g + 2 * gyStride), x0, x1, x2)
+        r3.add(loadLanes(g + 3 * gyStride), x0, x1, x2)
+        r4.add(loadLanes(g + 4 * gyStride), x0, x1, x2)
+        r5.add(loadLanes(g + 5 * gyStride), x0, x1, x2)
+        r6.add(loadLanes(g + 6 * gyStride), x0, x1, x2)
+        r7.add(loadLanes(g + 7 * gyStride), x0, x1, x2)
+        q += lanes
       }
-      let used = min(3, count - i)
-      func add(_ j: Int, _ r: Row3) {
-        let d = dw + j * dwStride + i
-        d[0] += r.v0.sum()
-        if used > 1 { d[1] += r.v1.sum() }
-        if used > 2 { d[2] += r.v2.sum() }
-      }
-      add(0, r0); add(1, r1); add(2, r2); add(3, r3); add(4, r4); add(5, r5); add(6, r6); add(7, r7)
+      let d = dw + i
+      addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used)
+      addSums(r3, d + 3 * dwStride, used); addSums(r4, d + 4 * dwStride, used); addSums(r5, d + 5 * dwStride, used)
+      addSums(r6, d + 6 * dwStride, used); addSums(r7, d + 7 * dwStride, used)
+      #endif
       i += 3
     }
+  }
+
+  /// Adds a row's three sums (the first `used`) into `d[0..<used]`.
+  @inline(__always)
+  static func addSums(_ r: Row3, _ d: UnsafeMutablePointer<Float>, _ used: Int) {
+    d[0] += r.v0.sum()
+    if used > 1 { d[1] += r.v1.sum() }
+    if used > 2 { d[2] += r.v2.sum() }
+  }
+
+  /// Four output rows of `weightGradient` (12 accumulators).
+  @inline(__always)
+  static func gradientRows4(_ gy: UnsafePointer<Float>, _ gyStride: Int,
+                            _ s0: UnsafePointer<Float>, _ s1: UnsafePointer<Float>, _ s2: UnsafePointer<Float>,
+                            _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int) {
+    var r0 = Row3(), r1 = Row3(), r2 = Row3(), r3 = Row3()
+    var q = q0
+    while q < q1 {
+      let x0 = loadLanes(s0 + q), x1 = loadLanes(s1 + q), x2 = loadLanes(s2 + q), g = gy + q
+      r0.add(loadLanes(g), x0, x1, x2)
+      r1.add(loadLanes(g + gyStride), x0, x1, x2)
+      r2.add(loadLanes(g + 2 * gyStride), x0, x1, x2)
+      r3.add(loadLanes(g + 3 * gyStride), x0, x1, x2)
+      q += lanes
+    }
+    addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used); addSums(r3, d + 3 * dwStride, used)
   }
 }

@@ -1,7 +1,8 @@
 import RiadKernels
 
-/// Which implementation runs a convolution. The AVX-512 kernels of
-/// RiadKernels run the U-Net's convolutions when the processor has them:
+/// Which implementation runs a convolution. riad's kernels (AVX-512, AVX2 or
+/// NEON: ConvolutionKernels.swift) run the U-Net's convolutions when the
+/// processor has one of those instruction sets:
 /// same convolutions of 16² and larger images over planes
 /// (SameConvolution.swift), strided and transposed ones by phases over the
 /// same planes (PhaseConvolution.swift), and same convolutions of images up
@@ -27,8 +28,8 @@ public enum ConvolutionPolicy: Sendable {
 /// The policy in force; tests switch it to compare the paths.
 nonisolated(unsafe) public var convolutionPolicy = ConvolutionPolicy.automatic
 
-/// Whether this build and processor can run the convolution kernels.
-public var convolutionKernelsAvailable: Bool { KernelSupport.isAvailable }
+/// Whether convolution kernels are in force (a variant this processor runs).
+public var convolutionKernelsAvailable: Bool { kernelVariant != nil }
 
 /// The implementation one convolution takes.
 enum ConvolutionPath {
@@ -47,7 +48,7 @@ enum ConvolutionPath {
 /// images into `o` channels (for a transposed convolution, `g` is the
 /// convolution it is the adjoint of, and only `.phases` applies).
 func convolutionPath(_ g: ConvGeometry, n: Int, out o: Int) -> ConvolutionPath {
-  guard convolutionPolicy != .im2col, KernelSupport.isAvailable, g.kh == g.kw else { return .im2col }
+  guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return .im2col }
   if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
     // Small images spend most positions on the planes' zero bands.
     let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2

@@ -1,6 +1,5 @@
 import CBLAS
 import Foundation
-import RiadKernels
 import Dispatch
 
 /// Row-major single-precision GEMM: `C = alpha·op(A)·op(B) + beta·C`, with
@@ -94,6 +93,10 @@ public enum ComputeInfo {
   }
   /// The instruction set of riad's own convolution kernels, or why none.
   public static var kernelISA: String {
-    KernelSupport.isAvailable ? "AVX-512 (riad's convolution kernels)" : "none: every convolution by im2col + OpenBLAS"
+    let available = KernelVariant.available.map(\.rawValue).joined(separator: ", ")
+    guard let v = kernelVariant else {
+      return "none: every convolution by im2col + OpenBLAS" + (available.isEmpty ? "" : " (available: \(available); RIAD_KERNELS chooses)")
+    }
+    return "\(v.isa) (riad's convolution kernels; this processor runs: \(available))"
   }
 }

@@ -63,7 +63,7 @@ private func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int]
         parallelFor(blocks * ranges, cost: 1 << 20) { item in
           let b = item / ranges, r = item % ranges
           let p0 = spans * r / ranges * positionBlock, p1 = spans * (r + 1) / ranges * positionBlock
-          PositionConvolution.forward(src: rows, cin: cin, offsets: po.baseAddress!, taps: taps,
+          Kernels.positionForward(src: rows, cin: cin, offsets: po.baseAddress!, taps: taps,
                                       positions: pp.baseAddress! + p0, count: p1 - p0,
                                       w: pw.baseAddress! + b * taps * cin * outBlock,
                                       dst: out + p0 * stride + b * outBlock, dstStride: stride)
@@ -157,7 +157,7 @@ func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<F
         positions.withUnsafeBufferPointer { pp in
           parallelFor(taps * cBlocks * oBlocks, cost: 1 << 20) { item in
             let t = item / (cBlocks * oBlocks), cb = (item / oBlocks) % cBlocks, ob = item % oBlocks
-            PositionConvolution.weightGradient(src: xr, cin: c, c0: cb * positionBlock, offset: po[t],
+            Kernels.positionWeightGradient(src: xr, cin: c, c0: cb * positionBlock, offset: po[t],
                                                positions: pp.baseAddress!, count: pixels,
                                                gy: gyCompact + ob * outBlock, gyStride: o,
                                                dw: dw + (t * cPadded + cb * positionBlock) * o + ob * outBlock,

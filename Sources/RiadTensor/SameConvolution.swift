@@ -144,14 +144,14 @@ func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChan
             if rows <= kernelRows / 2 {
               // A block of four or fewer real channels: row by row, no zero rows.
               for j in 0..<rows {
-                SameConvolution.forwardRow(src: src, planeStride: layout.stride, cin: count,
+                Kernels.sameForwardRow(src: src, planeStride: layout.stride, cin: count,
                                            offsets: taps0, offsetStride: offsetStride, taps: taps,
                                            w: weights + j, wStride: kernelRows,
                                            dst: out + (b * kernelRows + j) * layout.positions,
                                            q0: q0, q1: q1, accumulate: c0 > 0)
               }
             } else {
-              SameConvolution.forward(src: src, planeStride: layout.stride, cin: count,
+              Kernels.sameForward(src: src, planeStride: layout.stride, cin: count,
                                       offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
                                       dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
                                       q0: q0, q1: q1, accumulate: c0 > 0)
@@ -193,7 +193,7 @@ func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes, out o:
       let gyRows = g + b * kernelRows * layout.stride + layout.lead
       for t in 0..<tiles {
         let q0 = t * tile, q1 = min(layout.positions, q0 + tile)
-        SameConvolution.weightGradient(gy: gyRows, gyStride: layout.stride,
+        Kernels.sameWeightGradient(gy: gyRows, gyStride: layout.stride,
                                        sources: pr.baseAddress! + i0, count: i1 - i0,
                                        dw: dw + b * kernelRows * rowLength + i0, dwStride: rowLength,
                                        q0: q0, q1: q1)

@@ -2,14 +2,26 @@ import RiadTensor
 import RiadTestSupport
 import XCTest
 
-/// The AVX-512 convolution kernels (same convolutions, and strided and
+/// riad's convolution kernels (same convolutions, and strided and
 /// transposed ones by phases) against PyTorch, finite differences and the
 /// im2col path, on shapes chosen to hit their edges: channel counts that are
 /// not multiples of the 8-channel block, odd and tiny images, kernels 1, 3
-/// and 5, and batches whose planes end inside a 48-position block.
+/// and 5, and batches whose planes end inside a 48-position block. Every
+/// test runs once for each kernel variant this machine can execute
+/// (AVX-512, AVX2, NEON).
 final class ConvolutionKernelTests: RiadTestCase {
+  /// Runs `body` once under each kernel variant this machine can execute.
+  func forEachVariant(_ body: () throws -> Void) rethrows {
+    let saved = kernelVariant
+    defer { kernelVariant = saved }
+    for v in KernelVariant.available {
+      kernelVariant = v
+      try body()
+    }
+  }
+
   override func setUpWithError() throws {
-    try XCTSkipUnless(convolutionKernelsAvailable, "this processor cannot run the AVX-512 kernels")
+    try XCTSkipUnless(convolutionKernelsAvailable, "this processor runs none of riad's kernel variants")
   }
 
   override func tearDown() {
@@ -39,55 +51,60 @@ final class ConvolutionKernelTests: RiadTestCase {
                               _ f: (Tensor, Tensor) throws -> Tensor) throws {
     let (y1, gx1, gw1) = try withPolicy(policy) { try gradients(x, w, f) }
     let (y2, gx2, gw2) = try withPolicy(.im2col) { try gradients(x, w, f) }
-    assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what)")
-    assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what)")
-    assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what)")
+    let v = kernelVariant?.rawValue ?? "none"
+    assertClose(y1, y2, atol: 1e-3, rtol: 1e-4, "y, \(what), \(v)")
+    assertClose(gx1, gx2, atol: 1e-3, rtol: 1e-4, "gx, \(what), \(v)")
+    assertClose(gw1, gw2, atol: 1e-2, rtol: 1e-4, "gw, \(what), \(v)")
   }
 
   /// PyTorch's 3×3 padding-1 convolution through the plane kernels, and its
   /// 4×4 stride-2 convolution and transposed convolution through the phases.
   func testGoldenThroughKernels() throws {
-    try withPolicy(.planes) {
-      for name in ["conv2d_k3_s1_p1", "conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
-        let g = try Golden(name)
-        let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
-        let y = name == "conv2d_k3_s1_p1" ? try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
-          : name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
-          : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
-        assertClose(y, g.output("y"), atol: g.tolerance, "\(name) y")
-        try (y * g.input("gy")).sum().backward()
-        assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "\(name) gx")
-        assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "\(name) gw")
-        assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "\(name) gb")
+    try forEachVariant {
+      try withPolicy(.planes) {
+        for name in ["conv2d_k3_s1_p1", "conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
+          let g = try Golden(name)
+          let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
+          let y = name == "conv2d_k3_s1_p1" ? try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+            : name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
+            : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
+          assertClose(y, g.output("y"), atol: g.tolerance, "\(name) y")
+          try (y * g.input("gy")).sum().backward()
+          assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "\(name) gx")
+          assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "\(name) gw")
+          assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "\(name) gb")
+        }
       }
     }
   }
 
   func testFiniteDifferencesThroughKernels() throws {
-    var rng = RandomGenerator(seed: 21)
-    func weighted(_ y: Tensor) throws -> Tensor {
-      var r = RandomGenerator(seed: UInt64(y.count))
-      return try (y * Tensor.randn(y.shape, using: &r)).sum()
-    }
-    try withPolicy(.planes) {
-      for (shape, out, k) in [([2, 3, 7, 6], 5, 3), ([1, 1, 5, 9], 3, 5), ([3, 2, 4, 4], 9, 1)] {
-        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-        let b = Tensor.randn([out], using: &rng)
-        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: k / 2)) }
-        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: k / 2)) }
-        try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: k / 2)) }
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 21)
+      func weighted(_ y: Tensor) throws -> Tensor {
+        var r = RandomGenerator(seed: UInt64(y.count))
+        return try (y * Tensor.randn(y.shape, using: &r)).sum()
       }
-      // Strided (4×4 / 2, and 2×2 / 2 without padding) and transposed, by phases.
-      for (shape, out, k, p) in [([2, 3, 6, 10], 5, 4, 1), ([1, 2, 4, 6], 9, 2, 0)] {
-        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-        let b = Tensor.randn([out], using: &rng)
-        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, stride: 2, padding: p)) }
-        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, stride: 2, padding: p)) }
-        let xt = Tensor.randn([shape[0], out, shape[2] / 2, shape[3] / 2], using: &rng)
-        let bt = Tensor.randn([shape[1]], using: &rng)
-        try assertGradientMatchesFiniteDifferences(xt) { try weighted(try Tensor.convTranspose2d($0, w, bt, stride: 2, padding: p)) }
-        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.convTranspose2d(xt, $0, bt, stride: 2, padding: p)) }
-        try assertGradientMatchesFiniteDifferences(bt) { try weighted(try Tensor.convTranspose2d(xt, w, $0, stride: 2, padding: p)) }
+      try withPolicy(.planes) {
+        for (shape, out, k) in [([2, 3, 7, 6], 5, 3), ([1, 1, 5, 9], 3, 5), ([3, 2, 4, 4], 9, 1)] {
+          let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+          let b = Tensor.randn([out], using: &rng)
+          try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: k / 2)) }
+          try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: k / 2)) }
+          try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: k / 2)) }
+        }
+        // Strided (4×4 / 2, and 2×2 / 2 without padding) and transposed, by phases.
+        for (shape, out, k, p) in [([2, 3, 6, 10], 5, 4, 1), ([1, 2, 4, 6], 9, 2, 0)] {
+          let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+          let b = Tensor.randn([out], using: &rng)
+          try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, stride: 2, padding: p)) }
+          try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, stride: 2, padding: p)) }
+          let xt = Tensor.randn([shape[0], out, shape[2] / 2, shape[3] / 2], using: &rng)
+          let bt = Tensor.randn([shape[1]], using: &rng)
+          try assertGradientMatchesFiniteDifferences(xt) { try weighted(try Tensor.convTranspose2d($0, w, bt, stride: 2, padding: p)) }
+          try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.convTranspose2d(xt, $0, bt, stride: 2, padding: p)) }
+          try assertGradientMatchesFiniteDifferences(bt) { try weighted(try Tensor.convTranspose2d(xt, w, $0, stride: 2, padding: p)) }
+        }
       }
     }
   }
@@ -95,29 +112,33 @@ final class ConvolutionKernelTests: RiadTestCase {
   /// Output, input gradient and weight gradient equal im2col's on larger
   /// shapes, including one with more than one tile of positions per plane.
   func testKernelsAgreeWithIm2col() throws {
-    var rng = RandomGenerator(seed: 5)
-    // 24 channels × 25 taps and 80 or 130 channels × 9 taps pass in several
-    // groups of input channels, each adding to the sums of the one before.
-    for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
-                            ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3)] {
-      let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-      let b = Tensor.randn([out], using: &rng)
-      try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 5)
+      // 24 channels × 25 taps and 80 or 130 channels × 9 taps pass in several
+      // groups of input channels, each adding to the sums of the one before.
+      for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
+                              ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3)] {
+        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
+      }
     }
   }
 
   /// The phase path equals im2col for the U-Net's downsampling and upsampling
   /// shapes (and an odd channel count), forward and both gradients.
   func testPhasesAgreeWithIm2col() throws {
-    var rng = RandomGenerator(seed: 6)
-    for (transposed, shape, out) in [(false, [8, 16, 64, 64], 32), (false, [3, 5, 40, 24], 11),
-                                     (true, [8, 32, 32, 32], 16), (true, [2, 13, 20, 12], 6)] {
-      let x = Tensor.randn(shape, using: &rng)
-      let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
-      let b = Tensor.randn([out], using: &rng)
-      try assertAgreesWithIm2col(.planes, x, w, "\(transposed ? "transposed " : "")\(shape) → \(out)") {
-        transposed ? try Tensor.convTranspose2d($0, $1, b, stride: 2, padding: 1)
-                   : try Tensor.conv2d($0, $1, b, stride: 2, padding: 1)
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 6)
+      for (transposed, shape, out) in [(false, [8, 16, 64, 64], 32), (false, [3, 5, 40, 24], 11),
+                                       (true, [8, 32, 32, 32], 16), (true, [2, 13, 20, 12], 6)] {
+        let x = Tensor.randn(shape, using: &rng)
+        let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        try assertAgreesWithIm2col(.planes, x, w, "\(transposed ? "transposed " : "")\(shape) → \(out)") {
+          transposed ? try Tensor.convTranspose2d($0, $1, b, stride: 2, padding: 1)
+                     : try Tensor.conv2d($0, $1, b, stride: 2, padding: 1)
+        }
       }
     }
   }
@@ -125,24 +146,26 @@ final class ConvolutionKernelTests: RiadTestCase {
   /// Batches laid out a few images at a time (as large images are) give the
   /// same outputs and gradients as one layout, on every kernel path.
   func testImageChunksEqualOneLayout() throws {
-    var rng = RandomGenerator(seed: 8)
-    let x = Tensor.randn([5, 6, 16, 20], using: &rng)
-    let cases: [(String, Tensor, (Tensor, Tensor) throws -> Tensor)] = [
-      ("same", Tensor.randn([7, 6, 3, 3], using: &rng), { try Tensor.conv2d($0, $1, nil, padding: 1) }),
-      ("strided", Tensor.randn([9, 6, 4, 4], using: &rng), { try Tensor.conv2d($0, $1, nil, stride: 2, padding: 1) }),
-      ("transposed", Tensor.randn([6, 3, 4, 4], using: &rng), { try Tensor.convTranspose2d($0, $1, nil, stride: 2, padding: 1) }),
-    ]
-    for (name, w, f) in cases {
-      func run(budget: Int) throws -> (Tensor, Tensor, Tensor) {
-        convolutionPlaneBudget = budget
-        defer { convolutionPlaneBudget = 16 << 20 }
-        return try withPolicy(.planes) { try gradients(x, w, f) }
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 8)
+      let x = Tensor.randn([5, 6, 16, 20], using: &rng)
+      let cases: [(String, Tensor, (Tensor, Tensor) throws -> Tensor)] = [
+        ("same", Tensor.randn([7, 6, 3, 3], using: &rng), { try Tensor.conv2d($0, $1, nil, padding: 1) }),
+        ("strided", Tensor.randn([9, 6, 4, 4], using: &rng), { try Tensor.conv2d($0, $1, nil, stride: 2, padding: 1) }),
+        ("transposed", Tensor.randn([6, 3, 4, 4], using: &rng), { try Tensor.convTranspose2d($0, $1, nil, stride: 2, padding: 1) }),
+      ]
+      for (name, w, f) in cases {
+        func run(budget: Int) throws -> (Tensor, Tensor, Tensor) {
+          convolutionPlaneBudget = budget
+          defer { convolutionPlaneBudget = 16 << 20 }
+          return try withPolicy(.planes) { try gradients(x, w, f) }
+        }
+        // A budget of 4000 floats fits one or two images at a time: 3 to 5 chunks.
+        let (y1, gx1, gw1) = try run(budget: 4000), (y2, gx2, gw2) = try run(budget: 16 << 20)
+        assertClose(y1, y2, atol: 1e-5, "\(name) y")
+        assertClose(gx1, gx2, atol: 1e-5, "\(name) gx")
+        assertClose(gw1, gw2, atol: 1e-4, rtol: 1e-5, "\(name) gw")
       }
-      // A budget of 4000 floats fits one or two images at a time: 3 to 5 chunks.
-      let (y1, gx1, gw1) = try run(budget: 4000), (y2, gx2, gw2) = try run(budget: 16 << 20)
-      assertClose(y1, y2, atol: 1e-5, "\(name) y")
-      assertClose(gx1, gx2, atol: 1e-5, "\(name) gx")
-      assertClose(gw1, gw2, atol: 1e-4, rtol: 1e-5, "\(name) gw")
     }
   }
 
@@ -150,27 +173,31 @@ final class ConvolutionKernelTests: RiadTestCase {
   /// equal im2col, forward and both gradients, including a batch whose
   /// pixel count is not a multiple of the six-position block.
   func testPositionsAgreeWithIm2col() throws {
-    var rng = RandomGenerator(seed: 10)
-    for (shape, out, k) in [([3, 64, 8, 8], 128, 3), ([2, 128, 5, 7], 64, 3), ([2, 64, 4, 4], 64, 5),
-                            ([1, 64, 3, 3], 64, 1)] {
-      let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
-      let b = Tensor.randn([out], using: &rng)
-      try assertAgreesWithIm2col(.positions, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 10)
+      for (shape, out, k) in [([3, 64, 8, 8], 128, 3), ([2, 128, 5, 7], 64, 3), ([2, 64, 4, 4], 64, 5),
+                              ([1, 64, 3, 3], 64, 1)] {
+        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        try assertAgreesWithIm2col(.positions, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
+      }
     }
   }
 
   func testFiniteDifferencesThroughPositions() throws {
-    var rng = RandomGenerator(seed: 12)
-    let x = Tensor.randn([2, 64, 3, 4], using: &rng), w = Tensor.randn([64, 64, 3, 3], using: &rng)
-    let b = Tensor.randn([64], using: &rng)
-    func weighted(_ y: Tensor) throws -> Tensor {
-      var r = RandomGenerator(seed: UInt64(y.count))
-      return try (y * Tensor.randn(y.shape, using: &r)).sum()
-    }
-    try withPolicy(.positions) {
-      try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: 1)) }
-      try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: 1)) }
-      try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: 1)) }
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 12)
+      let x = Tensor.randn([2, 64, 3, 4], using: &rng), w = Tensor.randn([64, 64, 3, 3], using: &rng)
+      let b = Tensor.randn([64], using: &rng)
+      func weighted(_ y: Tensor) throws -> Tensor {
+        var r = RandomGenerator(seed: UInt64(y.count))
+        return try (y * Tensor.randn(y.shape, using: &r)).sum()
+      }
+      try withPolicy(.positions) {
+        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: 1)) }
+      }
     }
   }
 

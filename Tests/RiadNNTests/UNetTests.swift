@@ -13,16 +13,21 @@ final class UNetTests: RiadTestCase {
     return (net, g)
   }
 
-  /// Runs `body` under every convolution policy this processor can run: the
-  /// measured choice, im2col + OpenBLAS only (what processors without
-  /// AVX-512 run) and the plane kernels everywhere.
+  /// Runs `body` under every convolution policy and kernel variant this
+  /// processor can run: im2col + OpenBLAS only (what processors without any
+  /// kernels run), and for each variant (AVX-512, AVX2, NEON) the measured
+  /// choice and the plane kernels everywhere.
   func forEachConvolutionPolicy(_ body: (String) throws -> Void) rethrows {
-    defer { convolutionPolicy = .automatic }
-    let policies: [(String, ConvolutionPolicy)] = convolutionKernelsAvailable
-      ? [("automatic", .automatic), ("im2col", .im2col), ("planes", .planes)] : [("im2col", .im2col)]
-    for (name, policy) in policies {
-      convolutionPolicy = policy
-      try body(name)
+    let savedVariant = kernelVariant
+    defer { convolutionPolicy = .automatic; kernelVariant = savedVariant }
+    convolutionPolicy = .im2col
+    try body("im2col")
+    for variant in KernelVariant.available {
+      kernelVariant = variant
+      for (name, policy) in [("automatic", ConvolutionPolicy.automatic), ("planes", .planes)] {
+        convolutionPolicy = policy
+        try body("\(name), \(variant.rawValue)")
+      }
     }
   }
 

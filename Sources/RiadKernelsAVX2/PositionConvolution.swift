@@ -1,0 +1,1 @@
+../RiadKernels/PositionConvolution.swift

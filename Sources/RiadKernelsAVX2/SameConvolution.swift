@@ -1,0 +1,1 @@
+../RiadKernels/SameConvolution.swift
