@@ -30,6 +30,17 @@ extension Session {
         let k = try a.int("k"), n = try a.int("n")
         return .tensor(try self.withGenerator(try a.seed()) { try Masks.make(height: h, width: w, k: k, n: n, using: &$0) })
       },
+      Builtin("anomaly_masks", category: "RIAD",
+              params: [P("size", .sides, "the image side, or [h, w]"), P("ks", .integers(min: 1), "cell sizes", .list([2, 4, 8, 16].map { num($0) })),
+                       P("n", .integer(min: 2), "masks per partition", num(3)), P("draws", .integer(min: 1), "partitions per k", num(1)),
+                       P("seed", .integer(min: 0), "the seed given to anomaly_map", num(0))],
+              summary: "The partitions anomaly_map draws with these options, in its order: a list of [n,1,H,W] masks, `draws` per k.",
+              discussion: "To look at what the map is built from, or to hand the same masks to another implementation (save_tensors).",
+              example: "ms = anomaly_masks(16, ks: [4, 8])\n[len(ms), shape(ms[0])]") { a in
+        let (h, w) = try a.sides("size")
+        let parts = try Inpainting.anomalyMasks(height: h, width: w, ks: try a.ints("ks"), n: try a.int("n"), draws: try a.int("draws"), seed: UInt64(try a.int("seed")))
+        return .list(parts.map { .tensor($0.masks) })
+      },
     ]
   }
 
@@ -109,16 +120,47 @@ extension Session {
         try self.optimizer(a).learningRate = try a.float("lr")
         return .none
       },
-      Builtin("save", category: cat, params: [P("net", .model, "a model"), P("path", .string, "a .safetensors file")],
+      Builtin("save", category: cat,
+              params: [P("net", .model, "a model"), P("path", .string, "a .safetensors file"),
+                       P("opt", .optimizer, "also its optimizer: a training checkpoint that load_training resumes exactly", nilDefault)],
               summary: "Writes a checkpoint (safetensors, F32, PyTorch names, config in __metadata__) atomically.",
+              discussion: "With opt: a training checkpoint: the model, the optimizer's moments, step count and learning rate (tensors optimizer.exp_avg.NAME …), where its training run stands, and the session generator. load(path) still reads it as a model.",
               example: "save(unet(base: 2, depth: 2), \"/tmp/riad-example.safetensors\")") { [unowned self] a in
-        try self.model(a).save(to: try a.string("path"))
+        let opt = a.isNil("opt") ? nil : try self.optimizer(a)
+        try self.model(a).save(to: try a.string("path"), optimizer: opt, generator: opt == nil ? nil : globalGenerator)
         return .none
       },
-      Builtin("load", category: cat, params: [P("path", .string, "a checkpoint written by save (or the PyTorch reference)")],
+      Builtin("load", category: cat,
+              params: [P("path", .string, "a checkpoint written by save, or a U-Net state_dict written by PyTorch"),
+                       P("out", .choice(["sigmoid", "tanh", "none"]), "the output activation of a PyTorch state_dict (riad's checkpoints record theirs)", nilDefault)],
               summary: "Rebuilds a model from a checkpoint; rejects a foreign, truncated or mismatched file.",
+              discussion: "A state_dict saved by PyTorch (safetensors.torch.save_file(net.state_dict(), path)) loads too: channels, base and depth are read off the shapes, F16, BF16 and F64 tensors are converted, num_batches_tracked is ignored, and a shared prefix such as DistributedDataParallel's module. is dropped. A tensor that is missing, unexpected or of the wrong shape is named with what was expected.",
               example: "save(unet(base: 2, depth: 2), \"/tmp/riad-example.safetensors\")\nload(\"/tmp/riad-example.safetensors\")") { a in
-        .host(ModelObject(try UNet.load(from: try a.string("path"))))
+        .host(ModelObject(try UNet.load(from: try a.string("path"), out: a.isNil("out") ? nil : try a.string("out"))))
+      },
+      Builtin("load_training", category: cat, params: [P("path", .string, "a training checkpoint written by save(net, path, opt: opt)")],
+              summary: "Resumes a training checkpoint: {net, opt, epochs, steps}; train(r.net, data, opt: r.opt) continues the run exactly.",
+              discussion: "The optimizer comes back with its moments, step count and learning rate, and with its training run (generator, epochs done, and the order of an unfinished epoch), so that 10 epochs, a save, a load in a new session and 10 more give the weights of 20 epochs in one go (same data, batch and seed). The session generator is restored as it was at the save, so loops of train_step continue exactly too.",
+              example: "net = unet(base: 2, depth: 3)\nopt = adam(net, lr: 1e-3)\ntrain(net, rand([4, 3, 16, 16], seed: 1), epochs: 1, batch: 2, opt: opt)\nsave(net, \"/tmp/riad-run.safetensors\", opt: opt)\nr = load_training(\"/tmp/riad-run.safetensors\")\n[r.epochs, r.steps]") { a in
+        let (net, opt, generator) = try UNet.loadTraining(from: try a.string("path"))
+        if let generator { globalGenerator = generator }
+        return .record([("net", .host(ModelObject(net))), ("opt", .host(OptimizerObject(opt))),
+                        ("epochs", .number(Double(opt.run?.epochs ?? 0))), ("steps", .number(Double(opt.settings.step)))])
+      },
+      Builtin("save_tensors", category: cat,
+              params: [P("tensors", .recordOf(.tensor), "a record name → tensor"), P("path", .string, "a .safetensors file")],
+              summary: "Writes tensors to a safetensors file (F32, atomically), for Python: safetensors.torch.load_file(path).",
+              example: "save_tensors({x: rand([2, 2], seed: 1), m: masks(8, k: 4, seed: 1)}, \"/tmp/riad-tensors.safetensors\")") { a in
+        guard case .record(let fields) = a["tensors"] else { throw BuiltinError("save_tensors: expected a record name → tensor") }
+        guard !fields.keys.isEmpty else { throw BuiltinError("bad argument 'tensors' to 'save_tensors': the record is empty") }
+        try Safetensors.write(try fields.pairs.map { ($0.0, try Convert.tensor($0.1)) }, metadata: ["format": "riad"], to: try a.string("path"))
+        return .none
+      },
+      Builtin("load_tensors", category: cat, params: [P("path", .string, "a safetensors file")],
+              summary: "Reads every tensor of a safetensors file into a record name → tensor (sorted by name; F16, BF16, F64 and integers become F32).",
+              example: "save_tensors({x: ones([2])}, \"/tmp/riad-tensors.safetensors\")\nload_tensors(\"/tmp/riad-tensors.safetensors\").x") { a in
+        let tensors = try Safetensors.read(try a.string("path")).tensors
+        return .record(tensors.keys.sorted().map { ($0, .tensor(tensors[$0]!)) })
       },
     ]
   }

@@ -49,20 +49,28 @@ public enum Inpainting {
     let wasTraining = net.training
     net.training = false
     defer { net.training = wasTraining }
-    var rng = RandomGenerator(seed: seed)
+    let partitions = try anomalyMasks(height: x.shape[2], width: x.shape[3], ks: ks, n: n, draws: draws, seed: seed)
     return try withNoGrad {
       var sum: Tensor? = nil
-      for k in ks {
-        for _ in 0..<draws {
-          let m = try Masks.make(height: x.shape[2], width: x.shape[3], k: k, n: n, using: &rng)
-          let map = try Losses.msgms(x, try inpaint(net, x, m))
-          sum = try sum.map { try $0 + map } ?? map
-        }
+      for (_, m) in partitions {
+        let map = try Losses.msgms(x, try inpaint(net, x, m))
+        sum = try sum.map { try $0 + map } ?? map
       }
       let mean = sum! / Float(ks.count * draws)
       let size = smooth ?? smoothSize(x.shape[2])
       return size <= 1 ? mean : try mean.meanFilter(size)
     }
+  }
+
+  /// The partitions `anomalyMap` draws with this seed, in its order: for
+  /// each k, `draws` sets of n masks `[n,1,H,W]`.
+  public static func anomalyMasks(height: Int, width: Int, ks: [Int], n: Int, draws: Int, seed: UInt64) throws -> [(k: Int, masks: Tensor)] {
+    var rng = RandomGenerator(seed: seed)
+    var out: [(k: Int, masks: Tensor)] = []
+    for k in ks {
+      for _ in 0..<draws { out.append((k, try Masks.make(height: height, width: width, k: k, n: n, using: &rng))) }
+    }
+    return out
   }
 
   /// The image score: the maximum of each map, `[N]`.

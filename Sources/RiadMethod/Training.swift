@@ -61,6 +61,12 @@ public enum Training {
   /// between steps; when it answers yes the history so far comes back,
   /// marked interrupted (every step done is whole). `progress` is called
   /// after each step.
+  ///
+  /// The run's place (generator, epochs, the order of an unfinished epoch)
+  /// is kept in `opt.run` after every step. An optimizer whose run was
+  /// started with the same seed continues it: training 10 epochs and then
+  /// 10 more, in one process or across a training checkpoint, gives the
+  /// weights of 20 epochs in one call.
   public static func train(_ net: UNet, _ opt: Optimizer, data: Tensor, epochs: Int, batch: Int,
                            ks: [Int], n: Int, seed: UInt64,
                            shouldStop: () -> Bool = { false },
@@ -69,16 +75,23 @@ public enum Training {
     guard epochs >= 0 else { throw TensorError("train: epochs must be ≥ 0, got \(epochs)") }
     guard batch >= 1 else { throw TensorError("train: batch must be ≥ 1, got \(batch)") }
     guard !ks.isEmpty else { throw TensorError("train: ks must name at least one cell size") }
-    var rng = RandomGenerator(seed: seed)
     let count = data.shape[0]
     let steps = (count + batch - 1) / batch
+    var run = opt.run.flatMap { $0.seed == seed ? $0 : nil } ?? TrainingRun(seed: seed, generator: RandomGenerator(seed: seed).state)
+    guard var rng = RandomGenerator(state: run.generator) else { throw TensorError("train: the optimizer's run has an unreadable generator state") }
+    if let order = run.order, order.count != count || run.epochStep > steps {
+      throw TensorError("train: the optimizer's run stopped inside an epoch over \(order.count) images; data has \(count) (continue with the same data and batch, or give another seed to start a new run)")
+    }
+    let skipped = run.order == nil ? 0 : run.epochStep  // batches of an unfinished epoch done before
     var history = TrainingHistory()
     let start = Date()
     for epoch in 0..<epochs {
       let t0 = Date()
-      let order = rng.permutation(count)
+      let order = run.order ?? rng.permutation(count)
+      let first = run.order == nil ? 0 : run.epochStep
+      run.order = order
       var sum = 0.0
-      for s in 0..<steps {
+      for s in first..<steps {
         if shouldStop() {
           history.interrupted = true
           history.seconds = Date().timeIntervalSince(start)
@@ -88,13 +101,17 @@ public enum Training {
         let x = try gatherRows(data, idx)
         let k = ks[rng.nextInt(below: ks.count)]
         let loss = try step(net, opt, x, k: k, n: n, using: &rng)
+        (run.generator, run.epochStep, run.steps) = (rng.state, s + 1, run.steps + 1)
+        opt.run = run
         sum += Double(loss)
         history.stepLoss.append(Double(loss))
         try progress(TrainingProgress(epoch: epoch + 1, epochs: epochs, step: s + 1, steps: steps,
-                                      globalStep: history.stepLoss.count, totalSteps: epochs * steps,
-                                      loss: Float(sum / Double(s + 1)), stepLoss: loss, elapsed: Date().timeIntervalSince(start)))
+                                      globalStep: history.stepLoss.count, totalSteps: epochs * steps - skipped,
+                                      loss: Float(sum / Double(s + 1 - first)), stepLoss: loss, elapsed: Date().timeIntervalSince(start)))
       }
-      history.epochLoss.append(sum / Double(steps))
+      (run.generator, run.epochs, run.epochStep, run.order) = (rng.state, run.epochs + 1, 0, nil)
+      opt.run = run
+      history.epochLoss.append(sum / Double(steps - first))
       history.epochSeconds.append(Date().timeIntervalSince(t0))
       history.epochs = epoch + 1
     }

@@ -19,6 +19,9 @@ public struct UNetConfig: Equatable, Codable {
     "{\"channels\": \(channels), \"base\": \(base), \"depth\": \(depth), \"out\": \"\(out)\"}"
   }
 
+  /// How the model reads in messages: `unet(channels: 3, base: 16, depth: 5)`.
+  public var summary: String { "unet(channels: \(channels), base: \(base), depth: \(depth))" }
+
   public func validate() throws {
     guard channels >= 1 else { throw TensorError("unet: channels must be ≥ 1, got \(channels)") }
     guard base >= 1, base <= 1024 else { throw TensorError("unet: base must be 1 to 1024, got \(base)") }

@@ -21,6 +21,26 @@ public struct RandomGenerator: RandomNumberGenerator {
     s0 = splitmix(); s1 = splitmix(); s2 = splitmix(); s3 = splitmix()
   }
 
+  /// The whole state as text (four 64-bit words and a pending normal draw),
+  /// for checkpoints that resume a run exactly: `init(state:)` reads it back.
+  public var state: String {
+    let words = [s0, s1, s2, s3].map { String($0, radix: 16) }
+    return (words + [spareNormal.map { String($0.bitPattern, radix: 16) } ?? "-"]).joined(separator: " ")
+  }
+
+  /// A generator in the state that `state` wrote; nil when the text is not one.
+  public init?(state text: String) {
+    let parts = text.split(separator: " ").map(String.init)
+    guard parts.count == 5 else { return nil }
+    let words = parts.prefix(4).compactMap { UInt64($0, radix: 16) }
+    guard words.count == 4, words.contains(where: { $0 != 0 }) else { return nil }
+    (s0, s1, s2, s3) = (words[0], words[1], words[2], words[3])
+    if parts[4] == "-" { spareNormal = nil } else {
+      guard let bits = UInt32(parts[4], radix: 16) else { return nil }
+      spareNormal = Float(bitPattern: bits)
+    }
+  }
+
   public mutating func next() -> UInt64 {
     let result = rotl(s1 &* 5, 7) &* 9
     let t = s1 << 17

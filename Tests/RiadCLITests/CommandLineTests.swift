@@ -93,6 +93,55 @@ final class CommandLineTests: RiadTestCase {
   /// `riad render FILE -o … [-o …] [-- ARGS…]`: one run, every format asked
   /// for, the script's arguments after `--`, the failing cell's error in the
   /// report, the cells below it marked not run, exit status 1.
+  /// Two epochs, a training checkpoint, and two more in a new process give
+  /// the weights of four epochs in one process, bit for bit; and a
+  /// state_dict written by PyTorch loads from the language with its
+  /// activation named.
+  func testTrainingResumesInANewProcess() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-resume-cli-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let setup = "ds = synthetic(size: 16, train: 10, test: 2, seed: 3)\n"
+    let first = setup + """
+      net = unet(base: 2, depth: 3)
+      opt = adam(net, lr: 1e-3)
+      train(net, ds, epochs: 2, batch: 4, opt: opt, ks: [2, 4, 8])
+      save(net, ARGS[0] + "/half.safetensors", opt: opt)
+      """
+    let whole = setup + """
+      net = unet(base: 2, depth: 3)
+      train(net, ds, epochs: 4, batch: 4, lr: 1e-3, ks: [2, 4, 8])
+      save(net, ARGS[0] + "/whole.safetensors")
+      """
+    let second = setup + """
+      r = load_training(ARGS[0] + "/half.safetensors")
+      print(r.epochs, r.steps, r.opt)
+      train(r.net, ds, epochs: 2, batch: 4, opt: r.opt, ks: [2, 4, 8])
+      a = params(r.net)
+      b = params(load(ARGS[0] + "/whole.safetensors"))
+      worst = 0
+      for name in keys(a) { worst = max(worst, item(max(abs(a[name] - b[name])))) }
+      print("largest difference", worst)
+      """
+    for script in [first, whole, second] {
+      let file = dir.appendingPathComponent("s.riad")
+      try script.write(to: file, atomically: true, encoding: .utf8)
+      let o = try runRiad([file.path, dir.path])
+      XCTAssertEqual(o.status, 0, o.stderr)
+      if script == second {
+        XCTAssertTrue(o.stdout.contains("2 6 adam(lr: 0.001, weight_decay: 1e-05) after 6 steps"), o.stdout)
+        XCTAssertTrue(o.stdout.contains("largest difference 0\n"), o.stdout)
+      }
+    }
+    let fixture = packageRoot.appendingPathComponent("Tests/Fixtures/torch-statedict/plain-f16.safetensors").path
+    let o = try runRiad(["-e", "net = load(ARGS[0], out: \"tanh\")\nnet.config", fixture])
+    XCTAssertEqual(o.status, 0, o.stderr)
+    XCTAssertTrue(o.stdout.contains("{channels: 3, base: 4, depth: 3, out: \"tanh\"}"), o.stdout)
+    let bad = try runRiad(["-e", "load_training(ARGS[0])", fixture])
+    XCTAssertEqual(bad.status, 1)
+    XCTAssertTrue(bad.stderr.contains("holds a model but no optimizer"), bad.stderr)
+  }
+
   func testRenderWritesEveryFormatFromOneRun() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-render-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -1,3 +1,4 @@
+import Foundation
 import RiadMethod
 import RiadNN
 import RiadTensor
@@ -48,6 +49,70 @@ final class TrainingTests: RiadTestCase {
     XCTAssertFalse(whole.interrupted)
     XCTAssertEqual(whole.stepLoss.count, 4)
     XCTAssertEqual(whole.epochs, 2)
+  }
+
+  /// Ten epochs, a training checkpoint, a fresh model and optimizer from
+  /// it, ten more: the weights of twenty epochs in one call, bit for bit.
+  /// Also when the first part was interrupted inside an epoch, and for SGD.
+  func testTrainingResumesExactlyFromACheckpoint() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("riad-resume-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var noise = RandomGenerator(seed: 2)
+    let data = Tensor(shape: [6, 1, 8, 8], data: (0..<384).map { _ in noise.nextUniform() })
+    func fresh() throws -> UNet {
+      var rng = RandomGenerator(seed: 4)
+      return try UNet(UNetConfig(channels: 1, base: 2, depth: 2), rng: &rng)
+    }
+    /// The first tensor whose bits differ, with the largest difference; nil when all are equal.
+    func difference(_ a: UNet, _ b: UNet) -> String? {
+      for (x, y) in zip(a.namedTensors, b.namedTensors) where x.tensor.data.map(\.bitPattern) != y.tensor.data.map(\.bitPattern) {
+        return "\(x.name) differs by up to \(zip(x.tensor.data, y.tensor.data).map { abs($0 - $1) }.max()!)"
+      }
+      return nil
+    }
+    func train(_ net: UNet, _ opt: Optimizer, _ epochs: Int, stopAfter: Int? = nil) throws -> TrainingHistory {
+      var steps = 0
+      return try Training.train(net, opt, data: data, epochs: epochs, batch: 4, ks: [2, 4], n: 3, seed: 8,
+                                shouldStop: { stopAfter.map { steps >= $0 } ?? false }, progress: { _ in steps += 1 })
+    }
+    for kind in ["adam", "sgd"] {
+      func optimizer(_ net: UNet) -> Optimizer {
+        kind == "adam" ? Adam(net.parameters, lr: 1e-2) : SGD(net.parameters, lr: 0.05, momentum: 0.9)
+      }
+      let whole = try fresh()
+      let wholeOpt = optimizer(whole)
+      let all = try train(whole, wholeOpt, 20)
+
+      let first = try fresh()
+      let firstOpt = optimizer(first)
+      _ = try train(first, firstOpt, 10)
+      let path = dir.appendingPathComponent("\(kind).safetensors").path
+      try first.save(to: path, optimizer: firstOpt)
+      let (second, secondOpt, _) = try UNet.loadTraining(from: path)
+      XCTAssertEqual(secondOpt.run?.epochs, 10)
+      let rest = try train(second, secondOpt, 10)
+      XCTAssertNil(difference(second, whole), "\(kind): 10 + 10 epochs through a checkpoint against 20")
+      XCTAssertTrue(rest.stepLoss == Array(all.stepLoss.suffix(20)), "\(kind): the losses of epochs 11 to 20 differ")
+      XCTAssertEqual(secondOpt.settings.step, wholeOpt.settings.step)
+
+      // Stopped after 5 steps (inside the third epoch of two steps each).
+      let cut = try fresh()
+      let cutOpt = optimizer(cut)
+      XCTAssertTrue(try train(cut, cutOpt, 20, stopAfter: 5).interrupted)
+      XCTAssertEqual(cutOpt.run?.epochStep, 1)
+      try cut.save(to: path, optimizer: cutOpt)
+      let (resumed, resumedOpt, _) = try UNet.loadTraining(from: path)
+      _ = try train(resumed, resumedOpt, 18)  // the rest of epoch 3, then epochs 4 to 20
+      XCTAssertNil(difference(resumed, whole), "\(kind): an interrupted run, resumed, against 20 epochs")
+    }
+    // Another seed is another run: it does not continue this one.
+    let other = try fresh()
+    let otherOpt = Adam(other.parameters, lr: 1e-2)
+    _ = try train(other, otherOpt, 1)
+    _ = try Training.train(other, otherOpt, data: data, epochs: 1, batch: 4, ks: [2, 4], n: 3, seed: 9)
+    XCTAssertEqual(otherOpt.run?.seed, 9)
+    XCTAssertEqual(otherOpt.run?.epochs, 1)
   }
 
   func testNonFiniteLossLeavesModelUnchanged() throws {

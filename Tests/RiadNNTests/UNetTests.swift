@@ -76,7 +76,7 @@ final class UNetTests: RiadTestCase {
       XCTAssertEqual(a.name, b.name)
       XCTAssertEqual(a.tensor.data, b.tensor.data, a.name)
     }
-    let (tensors, meta) = try Safetensors.read(path)
+    let (tensors, meta, _) = try Safetensors.read(path)
     XCTAssertEqual(meta["format"], "riad")
     XCTAssertNotNil(tensors["up1.upconv.weight"])
     XCTAssertNotNil(tensors["down1.bn1.running_mean"])
