@@ -5,7 +5,7 @@ import Foundation
 /// Skipping the zero fill is only right when the code that fills a buffer
 /// writes every element before anything reads it. Each such buffer states
 /// who writes every element where it is made (`makeFloats`' callers, the
-/// convolution paths' `writesInFull`, the scratch users). To check those
+/// convolution backends' promise to write every output, the scratch users). To check those
 /// promises, set `RIAD_POISON_MEMORY=1` (the test script does, for a second
 /// run of the numerical tests): every unfilled buffer then starts as NaN, so
 /// an element nobody wrote turns every golden comparison it reaches into NaN.

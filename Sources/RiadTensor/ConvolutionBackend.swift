@@ -1,0 +1,178 @@
+import RiadKernels
+
+/// Which backend runs a convolution. riad's kernels (AVX-512, AVX2 or
+/// NEON: ConvolutionKernels.swift) run the U-Net's convolutions when the
+/// processor has one of those instruction sets:
+/// same convolutions of 16² and larger images over planes
+/// (SameConvolution.swift), strided and transposed ones by phases over the
+/// same planes (PhaseConvolution.swift), and same convolutions of images up
+/// to 16² with many channels position-major (PositionConvolution.swift).
+/// Everything else, and every convolution on other processors, takes im2col
+/// + OpenBLAS (Im2colConvolution.swift), which tests also use as the reference.
+
+/// How `conv2d` and `conv_transpose2d` choose among their implementations.
+public enum ConvolutionPolicy: Sendable {
+  /// The measured best: position-major kernels for images up to 16² with
+  /// channels in multiples of 64, plane kernels for other images of 16² and
+  /// larger, im2col + sgemm for the rest.
+  case automatic
+  /// Always im2col + sgemm.
+  case im2col
+  /// The plane kernels (same and strided) wherever the geometry allows.
+  case planes
+  /// The position-major kernels wherever the geometry and channel counts
+  /// allow, the plane kernels elsewhere.
+  case positions
+}
+
+/// The policy in force; tests switch it to compare the paths.
+nonisolated(unsafe) public var convolutionPolicy = ConvolutionPolicy.automatic
+
+/// Whether convolution kernels are in force (a variant this processor runs).
+public var convolutionKernelsAvailable: Bool { kernelVariant != nil }
+
+/// One way to run the convolutions of one layer shape: a geometry `g`
+/// (C×H×W images, kh×kw windows, stride, padding) over `n` images into `o`
+/// channels. A backend owns its layouts, its scratch memory and its threads,
+/// and is chosen once per shape (`convolutionBackend`). Its promise, which
+/// lets callers hand it memory that was never filled: `forward` writes
+/// every element of y, and `backward` writes every element of gx and adds
+/// into gw (which the caller zeroes).
+protocol ConvolutionBackend {
+  /// What `riad bench --layers` prints: "im2col", "planes", "phases", "positions".
+  var name: String { get }
+  /// y `[n][o][ho][wo]` = conv(x `[n][c][h][w]`, w `[o][c][kh][kw]`) + bias.
+  func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>)
+  /// From gy `[n][o][ho][wo]`: gx (when asked) and gw (when asked).
+  func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?)
+}
+
+/// A backend that also runs the transposed convolution of its shape, the
+/// adjoint: x `[n][o][ho][wo]` to y `[n][c][h][w]` with the same weight
+/// `[o][c][kh][kw]` (PyTorch's `[Cin, Cout, kh, kw]`), under the same promise.
+protocol TransposedConvolutionBackend: ConvolutionBackend {
+  func transposedForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>)
+  func transposedBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                          gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?)
+}
+
+/// Same convolutions over planes (SameConvolution.swift).
+struct PlaneBackend: ConvolutionBackend {
+  let g: ConvGeometry
+  let n: Int, o: Int
+  var name: String { "planes" }
+  func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    sameConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
+  }
+  func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    sameConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
+  }
+}
+
+/// Same convolutions of small images position-major (PositionConvolution.swift).
+struct PositionBackend: ConvolutionBackend {
+  let g: ConvGeometry
+  let n: Int, o: Int
+  var name: String { "positions" }
+  func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    positionConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
+  }
+  func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    positionConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
+  }
+}
+
+/// Strided convolutions and their transposes by phases over planes (PhaseConvolution.swift).
+struct PhaseBackend: TransposedConvolutionBackend {
+  let phases: PhaseConvolution
+  let c: Int, o: Int
+  var name: String { "phases" }
+  func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    phases.conv2dForward(x, channels: c, w, out: o, bias: bias, y)
+  }
+  func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    phases.conv2dBackward(x, channels: c, w, out: o, gy, gx: gx, gw: gw)
+  }
+  func transposedForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    phases.transposedForward(x, channels: o, w, out: c, bias: bias, y)
+  }
+  func transposedBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                          gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    phases.transposedBackward(x, channels: o, w, out: c, gy, gx: gx, gw: gw)
+  }
+}
+
+/// The backend for a convolution of geometry `g` over `n` images into `o` channels.
+func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any ConvolutionBackend {
+  let im2col = Im2colBackend(g: g, n: n, o: o)
+  guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return im2col }
+  if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
+    // Small images spend most positions on the planes' zero bands.
+    let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2
+    let wide = o % positionConvolutionChannelBlock == 0 && g.c % positionConvolutionChannelBlock == 0
+    let planes = PlaneBackend(g: g, n: n, o: o), positions = PositionBackend(g: g, n: n, o: o)
+    switch convolutionPolicy {
+    case .planes: return planes
+    case .positions: return wide ? positions : planes
+    default:
+      // Position-major wins for many channels up to 16×16 images (measured
+      // 5–10 % over planes at 16², which waste 13 % of their positions
+      // there), and loses at 256²; below a few hundred pixels in all (4×4
+      // images in a batch of 8) it has too few blocks to share and sgemm wins.
+      if wide, n * g.h * g.w >= 256, small || g.h * g.w <= 256 { return positions }
+      return small ? im2col : planes
+    }
+  }
+  return phaseBackend(g, n: n, out: o) ?? im2col
+}
+
+/// The backend for the transposed convolution that is the adjoint of a
+/// convolution of geometry `g` from `g.c` to `o` channels.
+func transposedConvolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any TransposedConvolutionBackend {
+  guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return Im2colBackend(g: g, n: n, o: o) }
+  return phaseBackend(g, n: n, out: o) ?? Im2colBackend(g: g, n: n, o: o)
+}
+
+/// Phases where the geometry allows and (measured) they pay: their planes
+/// waste at most a fifth of their positions, unless a policy asks for them.
+private func phaseBackend(_ g: ConvGeometry, n: Int, out o: Int) -> PhaseBackend? {
+  guard let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
+        convolutionPolicy != .automatic || phases.planes.waste <= 1.2 else { return nil }
+  return PhaseBackend(phases: phases, c: g.c, o: o)
+}
+
+/// How many floats of planes one call lays out at most (64 MiB), unless a
+/// single image needs more; tests lower it to split small batches.
+nonisolated(unsafe) public var convolutionPlaneBudget = 16 << 20
+
+/// Calls `body(first, count)` over groups of images small enough that their
+/// planes (`floatsPerImage` each) fit `convolutionPlaneBudget`: a batch of
+/// large images does not lay out all at once.
+func forEachImageChunk(_ n: Int, floatsPerImage: Int, _ body: (Int, Int) -> Void) {
+  let chunk = max(1, min(n, convolutionPlaneBudget / max(1, floatsPerImage)))
+  for first in stride(from: 0, to: n, by: chunk) { body(first, min(chunk, n - first)) }
+}
+
+extension Tensor {
+  /// The backend `conv2d` (or, `transposed`, `conv_transpose2d`) takes for
+  /// an input of shape `input` and a weight of shape `weight`: "planes",
+  /// "phases", "positions" or "im2col" (`riad bench --layers` prints it for
+  /// every layer of the U-Net).
+  public static func convolutionImplementation(input: [Int], weight: [Int], stride: Int, padding: Int,
+                                               transposed: Bool = false) -> String {
+    guard input.count == 4, weight.count == 4, stride >= 1 else { return "im2col" }
+    let (n, h, w, kh, kw) = (input[0], input[2], input[3], weight[2], weight[3])
+    if transposed {
+      let ho = (h - 1) * stride - 2 * padding + kh, wo = (w - 1) * stride - 2 * padding + kw
+      let g = ConvGeometry(c: weight[1], h: ho, w: wo, kh: kh, kw: kw, stride: stride, pad: padding, ho: h, wo: w)
+      return transposedConvolutionBackend(g, n: n, out: input[1]).name
+    }
+    let ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1
+    let g = ConvGeometry(c: input[1], h: h, w: w, kh: kh, kw: kw, stride: stride, pad: padding, ho: ho, wo: wo)
+    return convolutionBackend(g, n: n, out: weight[0]).name
+  }
+}
