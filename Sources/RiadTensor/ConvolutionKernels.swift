@@ -48,7 +48,7 @@ public enum KernelVariant: String, CaseIterable, Sendable {
 nonisolated(unsafe) public var kernelVariant: KernelVariant? = KernelVariant.choose()
 
 /// The kernels of the variant in force, one entry per kernel; callers have
-/// checked that a variant is in force (`convolutionPath`).
+/// checked that a variant is in force (`convolutionBackend`).
 enum Kernels {
   static func sameForward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                           offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int, w: UnsafePointer<Float>,
