@@ -212,7 +212,7 @@ def mean_filter(m, size):
 def anomaly_map(inpainter, x, partitions, smooth=None):
     """The RIAD map [N,1,H,W]: MSGMS between x and each partition's composed
     inpainting, averaged, then mean-filtered. `partitions` is a list of
-    [n,1,H,W] masks (riad's anomaly_masks gives the ones riad draws)."""
+    [n,1,H,W] masks (riad's partitions() gives the ones riad draws)."""
     was = inpainter.training
     inpainter.eval()
     total = sum(msgms(x, inpainter(x, m)) for m in partitions) / len(partitions)

@@ -30,13 +30,13 @@ extension Session {
         let k = try a.int("k"), n = try a.int("n")
         return .tensor(try self.withGenerator(try a.seed()) { try Masks.make(height: h, width: w, k: k, n: n, using: &$0) })
       },
-      Builtin("anomaly_masks", category: "RIAD",
+      Builtin("partitions", category: "RIAD",
               params: [P("size", .sides, "the image side, or [h, w]"), P("ks", .integers(min: 1), "cell sizes", .list([2, 4, 8, 16].map { num($0) })),
                        P("n", .integer(min: 2), "masks per partition", num(3)), P("draws", .integer(min: 1), "partitions per k", num(1)),
                        P("seed", .integer(min: 0), "the seed given to anomaly_map", num(0))],
               summary: "The partitions anomaly_map draws with these options, in its order: a list of [n,1,H,W] masks, `draws` per k.",
               discussion: "To look at what the map is built from, or to hand the same masks to another implementation (save_tensors).",
-              example: "ms = anomaly_masks(16, ks: [4, 8])\n[len(ms), shape(ms[0])]") { a in
+              example: "ms = partitions(16, ks: [4, 8])\n[len(ms), shape(ms[0])]") { a in
         let (h, w) = try a.sides("size")
         let parts = try Inpainting.anomalyMasks(height: h, width: w, ks: try a.ints("ks"), n: try a.int("n"), draws: try a.int("draws"), seed: UInt64(try a.int("seed")))
         return .list(parts.map { .tensor($0.masks) })

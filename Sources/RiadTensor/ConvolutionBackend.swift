@@ -6,7 +6,9 @@ import RiadKernels
 /// same convolutions of 16² and larger images over planes
 /// (SameConvolution.swift), strided and transposed ones by phases over the
 /// same planes (PhaseConvolution.swift), and same convolutions of images up
-/// to 16² with many channels position-major (PositionConvolution.swift).
+/// to 16² with many channels position-major (PositionConvolution.swift), as
+/// are the strided ones on grids too small for phases
+/// (StridedPositionConvolution.swift).
 /// Everything else, and every convolution on other processors, takes im2col
 /// + OpenBLAS (Im2colConvolution.swift), which tests also use as the reference.
 
@@ -127,22 +129,33 @@ func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any Convolutio
       return small ? im2col : planes
     }
   }
-  return phaseBackend(g, n: n, out: o) ?? im2col
+  return stridedBackend(g, n: n, out: o) ?? im2col
 }
 
 /// The backend for the transposed convolution that is the adjoint of a
 /// convolution of geometry `g` from `g.c` to `o` channels.
 func transposedConvolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any TransposedConvolutionBackend {
   guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return Im2colBackend(g: g, n: n, o: o) }
-  return phaseBackend(g, n: n, out: o) ?? Im2colBackend(g: g, n: n, o: o)
+  return stridedBackend(g, n: n, out: o) ?? Im2colBackend(g: g, n: n, o: o)
 }
 
-/// Phases where the geometry allows and (measured) they pay: their planes
-/// waste at most a fifth of their positions, unless a policy asks for them.
-private func phaseBackend(_ g: ConvGeometry, n: Int, out o: Int) -> PhaseBackend? {
-  guard let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
-        convolutionPolicy != .automatic || phases.planes.waste <= 1.2 else { return nil }
-  return PhaseBackend(phases: phases, c: g.c, o: o)
+/// A kernel backend for a strided convolution (and its transpose), or nil:
+/// phases where their planes waste at most a fifth of their positions
+/// (unless a policy asks for them), else position-major kernels for the
+/// 4×4 stride-2 geometry on small grids with channels in blocks of 64 —
+/// when the coarse grid of the batch has 256 pixels or more: with fewer
+/// (8² → 4² at batch 8) there are too few blocks for two threads and
+/// sgemm wins (measured: 30–70 GFLOP/s against 50–90), as for same
+/// convolutions.
+private func stridedBackend(_ g: ConvGeometry, n: Int, out o: Int) -> (any TransposedConvolutionBackend)? {
+  let positions = convolutionPolicy == .planes ? nil : StridedPositionBackend(g, n: n, out: o)
+  if convolutionPolicy == .positions, let positions { return positions }
+  if let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
+     convolutionPolicy != .automatic || phases.planes.waste <= 1.2 {
+    return PhaseBackend(phases: phases, c: g.c, o: o)
+  }
+  guard let positions, n * g.ho * g.wo >= 256 else { return nil }
+  return positions
 }
 
 /// How many floats of planes one call lays out at most (64 MiB), unless a

@@ -53,7 +53,7 @@ extension SamePlanes {
 
 /// `out[p][r]` (rows `stride` floats apart) for every listed position and
 /// every output channel, from rows of `cin` channels, spread over the threads.
-private func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int], positions: [Int],
+func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int], positions: [Int],
                           packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>, stride: Int) {
   let blocks = outChannels / outBlock, spans = positions.count / positionBlock, taps = offsets.count
   let ranges = max(1, min(spans, (4 * workerThreads + blocks - 1) / blocks))
@@ -75,7 +75,7 @@ private func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int]
 
 /// Weights packed `[r/64][t][i][64]` with entry (r, i, t) = `value(r, i, t)`;
 /// block b writes its `blockSize` entries in order, so all are written.
-private func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
+func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
   let blockSize = taps * inner * outBlock
   return makeFloats(rows / outBlock * blockSize) { buffer in
     parallelFor(rows / outBlock, cost: blockSize) { b in
@@ -87,7 +87,7 @@ private func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int)
 
 /// Compact position-major results `src[p][c]` (p = (i·h + y)·w + x) into
 /// `dst[n][channels][h][w]`, adding bias.
-private func gatherRows(_ src: UnsafePointer<Float>, stride: Int, _ g: SamePlanes, channels: Int,
+func gatherRows(_ src: UnsafePointer<Float>, stride: Int, _ g: SamePlanes, channels: Int,
                         bias: [Float]?, into dst: UnsafeMutablePointer<Float>) {
   let plane = g.h * g.w
   parallelFor(g.n * channels, cost: plane) { item in

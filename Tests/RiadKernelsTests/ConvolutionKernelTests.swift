@@ -184,6 +184,53 @@ final class ConvolutionKernelTests: RiadTestCase {
     }
   }
 
+  /// The position-major 4×4 stride-2 convolutions and transposed
+  /// convolutions (small grids, channels in blocks of 64) equal im2col,
+  /// forward and both gradients: the U-Net's shapes at 16², 8² and 4², a
+  /// non-square grid, a batch whose pixel count is not a multiple of six,
+  /// and images laid out a few at a time.
+  func testStridedPositionsAgreeWithIm2col() throws {
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 14)
+      for (transposed, shape, out) in [(false, [8, 64, 16, 16], 128), (false, [3, 128, 8, 8], 128), (false, [1, 64, 6, 10], 64),
+                                       (true, [8, 128, 4, 4], 128), (true, [3, 128, 8, 8], 64), (true, [1, 64, 3, 5], 64)] {
+        let x = Tensor.randn(shape, using: &rng)
+        let w = Tensor.randn(transposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
+        let b = Tensor.randn([out], using: &rng)
+        let what = "\(transposed ? "transposed " : "")\(shape) → \(out)"
+        XCTAssertEqual(withPolicy(.positions) {
+          Tensor.convolutionImplementation(input: shape, weight: w.shape, stride: 2, padding: 1, transposed: transposed)
+        }, "positions", what)
+        let f: (Tensor, Tensor) throws -> Tensor = {
+          transposed ? try Tensor.convTranspose2d($0, $1, b, stride: 2, padding: 1)
+                     : try Tensor.conv2d($0, $1, b, stride: 2, padding: 1)
+        }
+        try assertAgreesWithIm2col(.positions, x, w, what, f)
+        convolutionPlaneBudget = 2000  // one image at a time
+        defer { convolutionPlaneBudget = 16 << 20 }
+        try assertAgreesWithIm2col(.positions, x, w, what + ", one image at a time", f)
+      }
+    }
+  }
+
+  func testFiniteDifferencesThroughStridedPositions() throws {
+    try forEachVariant {
+      var rng = RandomGenerator(seed: 15)
+      let x = Tensor.randn([1, 64, 4, 4], using: &rng), w = Tensor.randn([64, 64, 4, 4], using: &rng)
+      let xt = Tensor.randn([1, 64, 2, 2], using: &rng)
+      func weighted(_ y: Tensor) throws -> Tensor {
+        var r = RandomGenerator(seed: UInt64(y.count))
+        return try (y * Tensor.randn(y.shape, using: &r)).sum()
+      }
+      try withPolicy(.positions) {
+        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, nil, stride: 2, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, nil, stride: 2, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(xt) { try weighted(try Tensor.convTranspose2d($0, w, nil, stride: 2, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.convTranspose2d(xt, $0, nil, stride: 2, padding: 1)) }
+      }
+    }
+  }
+
   func testFiniteDifferencesThroughPositions() throws {
     try forEachVariant {
       var rng = RandomGenerator(seed: 12)
@@ -213,8 +260,10 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "positions")
     XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "im2col")
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
-    XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "im2col")
+    XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "positions")
+    XCTAssertEqual(path([8, 128, 8, 8], [128, 128, 4, 4], stride: 2), "im2col")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 16, 4, 4], stride: 2, transposed: true), "phases")
+    XCTAssertEqual(path([8, 128, 8, 8], [128, 64, 4, 4], stride: 2, transposed: true), "positions")
     XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "im2col")
     withPolicy(.im2col) { XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "im2col") }
   }
