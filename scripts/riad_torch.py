@@ -545,9 +545,7 @@ def cmd_evaluate(a):
     """Image and pixel AUROC of a category with maps drawn here (PyTorch's generator)."""
     _, _, device = setup_distributed(a.device)
     net, _ = load_model(a.model, device=device)
-    size = a.size or None
-    if size is None:
-        size = 256
+    size = a.size
     data = load_category(a.data, size, net.config["channels"] == 1)
     g = torch.Generator().manual_seed(a.seed)
     inpainter = Inpainter(net)
@@ -607,7 +605,7 @@ def main(argv=None):
     e = sub.add_parser("evaluate", help="image and pixel AUROC of a category")
     e.add_argument("data")
     e.add_argument("--model", required=True)
-    e.add_argument("--size", type=int)
+    e.add_argument("--size", type=int, default=256)
     e.add_argument("--ks", type=int, nargs="+", default=[2, 4, 8, 16])
     e.add_argument("--n", type=int, default=3)
     e.add_argument("--batch", type=int, default=8)

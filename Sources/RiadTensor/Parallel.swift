@@ -99,13 +99,25 @@ final class WorkerPool: @unchecked Sendable {
     return true
   }
 
+  /// Runs chunk `c` of the current job. Not inlined, so that the reference
+  /// to the job it loads is released before the chunk counts as finished:
+  /// `run` leaves its `withoutActuallyEscaping` block as soon as the count
+  /// is complete, and that block traps if any reference to the closure is
+  /// still held (a worker that had not yet released its copy crashed riad,
+  /// rarely, with "closure argument was escaped").
+  @inline(never)
+  private func runChunk(_ c: Int) {
+    guard let job else { return }
+    job(c)
+  }
+
   /// Claims and runs chunks of job `generation` until none is left.
   private func claimChunks(_ generation: Int) {
     var s = state.load(ordering: .acquiring)
     while s >> 32 == generation, s & 0xFFFF_FFFF < chunks.load(ordering: .relaxed) {
       let (exchanged, current) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
       if exchanged {
-        job!(s & 0xFFFF_FFFF)
+        runChunk(s & 0xFFFF_FFFF)
         finished.add(1, ordering: .releasing)
         s = state.load(ordering: .acquiring)
       } else {

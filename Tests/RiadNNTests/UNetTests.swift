@@ -154,7 +154,11 @@ final class ThreadCountTests: RiadTestCase {
       let many = try run(threads: threads)
       XCTAssertEqual(one.count, many.count)
       for (i, (a, b)) in zip(one, many).enumerated() {
-        XCTAssertTrue(a == b, "result \(i) differs between 1 and \(threads) threads")
+        if a != b {
+          let pairs = zip(a, b).filter { $0.bitPattern != $1.bitPattern }
+          let worst = pairs.map { abs($0 - $1) }.max() ?? 0
+          XCTFail("result \(i) differs between 1 and \(threads) threads: \(pairs.count) of \(a.count) elements, by up to \(worst), NaN \(pairs.contains { $0.isNaN || $1.isNaN })")
+        }
       }
     }
   }
