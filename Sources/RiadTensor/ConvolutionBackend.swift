@@ -59,31 +59,27 @@ protocol TransposedConvolutionBackend: ConvolutionBackend {
                           gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?)
 }
 
-/// Same convolutions over planes (SameConvolution.swift).
-struct PlaneBackend: ConvolutionBackend {
+/// Same convolutions through riad's kernels: over planes
+/// (SameConvolution.swift) or, for small images with many channels,
+/// position-major (PositionConvolution.swift).
+struct SameBackend: ConvolutionBackend {
+  enum Layout { case planes, positions }
+  let layout: Layout
   let g: ConvGeometry
   let n: Int, o: Int
-  var name: String { "planes" }
+  var name: String { layout == .planes ? "planes" : "positions" }
   func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    sameConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
+    switch layout {
+    case .planes: sameConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
+    case .positions: positionConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
+    }
   }
   func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
                 gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-    sameConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
-  }
-}
-
-/// Same convolutions of small images position-major (PositionConvolution.swift).
-struct PositionBackend: ConvolutionBackend {
-  let g: ConvGeometry
-  let n: Int, o: Int
-  var name: String { "positions" }
-  func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    positionConvolutionForward(x, w, bias: bias, g, n: n, out: o, y)
-  }
-  func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
-                gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-    positionConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
+    switch layout {
+    case .planes: sameConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
+    case .positions: positionConvolutionBackward(x, w, gy, g, n: n, out: o, gx: gx, gw: gw)
+    }
   }
 }
 
@@ -116,7 +112,7 @@ func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any Convolutio
     // Small images spend most positions on the planes' zero bands.
     let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2
     let wide = o % positionConvolutionChannelBlock == 0 && g.c % positionConvolutionChannelBlock == 0
-    let planes = PlaneBackend(g: g, n: n, o: o), positions = PositionBackend(g: g, n: n, o: o)
+    let planes = SameBackend(layout: .planes, g: g, n: n, o: o), positions = SameBackend(layout: .positions, g: g, n: n, o: o)
     switch convolutionPolicy {
     case .planes: return planes
     case .positions: return wide ? positions : planes

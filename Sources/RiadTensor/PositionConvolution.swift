@@ -124,14 +124,12 @@ func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<F
   let c = g.c, taps = g.kh * g.kw, pad = g.kh / 2
   // gx = same convolution of gy with the flipped, transposed kernel.
   let flipped = gx == nil ? [] : packRows(rows: c, inner: o, taps: taps) { r, i, t in w[(i * c + r) * taps + taps - 1 - t] }
-  // Six input channels per weight-gradient block; the buffer is [t][c (to 6)][o].
-  let cPadded = (c + positionBlock - 1) / positionBlock * positionBlock
   forEachImageChunk(n, floatsPerImage: (2 * c + 2 * o) * (g.h + pad) * (g.w + pad)) { first, nb in
     let planes = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
     let gyRows = PositionRows(planes: planes, channels: o), xRows = PositionRows(planes: planes, channels: c)
     let positions = planes.pixelPositions, pixels = nb * g.h * g.w, offsets = planes.offsets
     let work = max(gx == nil ? 0 : positions.count * c,
-                   gw == nil ? 0 : xRows.floats + pixels * o + taps * cPadded * o)
+                   gw == nil ? 0 : xRows.floats + pixels * o + positionGradientScratch(cin: c, out: o, taps: taps))
     withScratch(gyRows.floats + work) { scratch in
       let rest = scratch + gyRows.floats
       if let gx {
@@ -144,30 +142,53 @@ func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<F
       // gy position-major and compact: row p = (i·h + y)·w + x holds its o channels.
       let xr = rest, gyCompact = xr + xRows.floats, dw = gyCompact + pixels * o
       xRows.scatter(x + first * c * g.h * g.w, into: xr)
-      let plane = g.h * g.w
-      parallelFor(nb, cost: o * plane) { i in
-        for ch in 0..<o {
-          let from = gy + ((first + i) * o + ch) * plane, to = gyCompact + i * plane * o + ch
-          for k in 0..<plane { to[k * o] = from[k] }
-        }
-      }
-      dw.update(repeating: 0, count: taps * cPadded * o)
-      let cBlocks = cPadded / positionBlock, oBlocks = o / outBlock
-      offsets.withUnsafeBufferPointer { po in
-        positions.withUnsafeBufferPointer { pp in
-          parallelFor(taps * cBlocks * oBlocks, cost: 1 << 20) { item in
-            let t = item / (cBlocks * oBlocks), cb = (item / oBlocks) % cBlocks, ob = item % oBlocks
-            Kernels.positionWeightGradient(src: xr, cin: c, c0: cb * positionBlock, offset: po[t],
-                                               positions: pp.baseAddress!, count: pixels,
-                                               gy: gyCompact + ob * outBlock, gyStride: o,
-                                               dw: dw + (t * cPadded + cb * positionBlock) * o + ob * outBlock,
-                                               dwStride: o)
-          }
-        }
-      }
-      parallelFor(o, cost: c * taps) { oc in
-        for ic in 0..<c { for t in 0..<taps { gw[(oc * c + ic) * taps + t] += dw[(t * cPadded + ic) * o + oc] } }
+      compactRows(gy + first * o * g.h * g.w, images: nb, channels: o, plane: g.h * g.w, into: gyCompact)
+      addPositionWeightGradient(xr, cin: c, offsets: offsets, positions: positions, count: pixels,
+                                gy: gyCompact, out: o, scratch: dw, into: gw)
+    }
+  }
+}
+
+/// `src[nb][channels][plane]` position-major and compact: row
+/// p = i·plane + k holds pixel k of image i, its channels side by side.
+/// Every element of the `nb·plane·channels` rows is written.
+func compactRows(_ src: UnsafePointer<Float>, images nb: Int, channels: Int, plane: Int, into dst: UnsafeMutablePointer<Float>) {
+  parallelFor(nb, cost: channels * plane) { i in
+    for ch in 0..<channels {
+      let from = src + (i * channels + ch) * plane, to = dst + i * plane * channels + ch
+      for k in 0..<plane { to[k * channels] = from[k] }
+    }
+  }
+}
+
+/// Floats of scratch `addPositionWeightGradient` needs: `[taps][c to 6][o]`.
+func positionGradientScratch(cin c: Int, out o: Int, taps: Int) -> Int {
+  taps * (c + positionBlock - 1) / positionBlock * positionBlock * o
+}
+
+/// `gw[(oc·c + ic)·taps + t] += Σ_p rows[(positions[p] + offsets[t])·c + ic] · gy[p·o + oc]`
+/// over the first `count` listed positions: the weight gradient of a
+/// position-major convolution, six input channels × 64 output channels a
+/// kernel call, summed into `scratch` (zeroed here) and added into gw.
+func addPositionWeightGradient(_ rows: UnsafePointer<Float>, cin c: Int, offsets: [Int], positions: [Int], count: Int,
+                               gy: UnsafePointer<Float>, out o: Int,
+                               scratch dw: UnsafeMutablePointer<Float>, into gw: UnsafeMutablePointer<Float>) {
+  let taps = offsets.count
+  let cPadded = (c + positionBlock - 1) / positionBlock * positionBlock
+  dw.update(repeating: 0, count: taps * cPadded * o)
+  let cBlocks = cPadded / positionBlock, oBlocks = o / outBlock
+  offsets.withUnsafeBufferPointer { po in
+    positions.withUnsafeBufferPointer { pp in
+      parallelFor(taps * cBlocks * oBlocks, cost: 1 << 18) { item in
+        let t = item / (cBlocks * oBlocks), cb = (item / oBlocks) % cBlocks, ob = item % oBlocks
+        Kernels.positionWeightGradient(src: rows, cin: c, c0: cb * positionBlock, offset: po[t],
+                                       positions: pp.baseAddress!, count: count,
+                                       gy: gy + ob * outBlock, gyStride: o,
+                                       dw: dw + (t * cPadded + cb * positionBlock) * o + ob * outBlock, dwStride: o)
       }
     }
+  }
+  parallelFor(o, cost: c * taps) { oc in
+    for ic in 0..<c { for t in 0..<taps { gw[(oc * c + ic) * taps + t] += dw[(t * cPadded + ic) * o + oc] } }
   }
 }

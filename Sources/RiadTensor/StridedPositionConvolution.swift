@@ -122,38 +122,17 @@ struct StridedPositionBackend: TransposedConvolutionBackend {
   /// the weight gradient of the convolution (coarse is its output gradient)
   /// and of the transposed one (coarse is its input, fine its output gradient).
   func weightGradient(fine: UnsafePointer<Float>, coarse: UnsafePointer<Float>, into gw: UnsafeMutablePointer<Float>) {
-    let c = g.c, taps = Self.taps, block = positionConvolutionPositionBlock, outBlock = positionConvolutionChannelBlock
-    let cPadded = (c + block - 1) / block * block
+    let c = g.c
     forEachImageChunk(n, floatsPerImage: c * (g.h + 1) * (g.w + 1) + o * coarseSize) { first, nb in
       let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: 3)
       let rows = PositionRows(planes: layout, channels: c), list = positions(layout, fine: true, images: nb)
-      let pixels = nb * coarseSize, offsets = forwardOffsets(layout)
-      withScratch(rows.floats + pixels * o + taps * cPadded * o) { scratch in
+      let pixels = nb * coarseSize
+      withScratch(rows.floats + pixels * o + positionGradientScratch(cin: c, out: o, taps: Self.taps)) { scratch in
         let xr = scratch, gyCompact = xr + rows.floats, dw = gyCompact + pixels * o
         rows.scatter(fine + first * c * fineSize, into: xr)
-        // coarse position-major and compact: row p = (i·ho + a)·wo + b holds its o channels.
-        parallelFor(nb, cost: o * coarseSize) { i in
-          for ch in 0..<o {
-            let from = coarse + ((first + i) * o + ch) * coarseSize, to = gyCompact + i * coarseSize * o + ch
-            for k in 0..<coarseSize { to[k * o] = from[k] }
-          }
-        }
-        dw.update(repeating: 0, count: taps * cPadded * o)
-        let cBlocks = cPadded / block, oBlocks = o / outBlock
-        offsets.withUnsafeBufferPointer { po in
-          list.withUnsafeBufferPointer { pp in
-            parallelFor(taps * cBlocks * oBlocks, cost: 1 << 18) { item in
-              let t = item / (cBlocks * oBlocks), cb = (item / oBlocks) % cBlocks, ob = item % oBlocks
-              Kernels.positionWeightGradient(src: xr, cin: c, c0: cb * block, offset: po[t],
-                                             positions: pp.baseAddress!, count: pixels,
-                                             gy: gyCompact + ob * outBlock, gyStride: o,
-                                             dw: dw + (t * cPadded + cb * block) * o + ob * outBlock, dwStride: o)
-            }
-          }
-        }
-        parallelFor(o, cost: c * taps) { oc in
-          for ic in 0..<c { for t in 0..<taps { gw[(oc * c + ic) * taps + t] += dw[(t * cPadded + ic) * o + oc] } }
-        }
+        compactRows(coarse + first * o * coarseSize, images: nb, channels: o, plane: coarseSize, into: gyCompact)
+        addPositionWeightGradient(xr, cin: c, offsets: forwardOffsets(layout), positions: list, count: pixels,
+                                  gy: gyCompact, out: o, scratch: dw, into: gw)
       }
     }
   }
