@@ -580,7 +580,7 @@ def main(argv=None):
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", help="start from these weights (a riad checkpoint)")
     t.add_argument("--resume", help="continue a checkpoint this script wrote (weights, Adam's moments, epochs)")
-    t.add_argument("--output", default="model.safetensors", help="the checkpoint to write (riad's load reads it)")
+    t.add_argument("--output", help="the checkpoint to write (riad's load reads it); the --resume file, else model.safetensors")
     t.add_argument("--save-every", type=int, default=0, help="also write the checkpoint every this many epochs")
     t.add_argument("--sync-bn", action="store_true", help="batch statistics over all processes (SyncBatchNorm)")
     t.add_argument("--device", default="auto", help="auto (cuda when there is one), cuda or cpu")
@@ -614,6 +614,8 @@ def main(argv=None):
     e.set_defaults(run=cmd_evaluate)
 
     a = p.parse_args(argv)
+    if a.command == "train" and not a.output:
+        a.output = a.resume or "model.safetensors"
     a.run(a)
 
 
