@@ -17,7 +17,8 @@ final class LessonTests: RiadTestCase {
   func testTheLessonsAreThere() {
     XCTAssertEqual(LessonTests.lessons, [
       "01-tensors-and-autograd.riad", "02-masks.riad", "03-training-loop.riad", "04-train-and-evaluate.riad",
-      "05-explain.riad", "06-metrics-and-roc.riad", "07-mvtec-folder.riad", "08-paint-a-defect.riad", "tutorial.riad",
+      "05-explain.riad", "06-metrics-and-roc.riad", "07-mvtec-folder.riad", "08-paint-a-defect.riad", "09-checkpoints.riad",
+      "tutorial.riad",
     ])
   }
 
