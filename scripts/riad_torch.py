@@ -353,7 +353,7 @@ OPTIMIZER = "optimizer."
 
 def state_for_riad(net):
     """The model's state_dict as F32 tensors (num_batches_tracked kept: riad ignores it)."""
-    return {k: v.detach().to("cpu").contiguous() if v.dtype == torch.int64 else v.detach().float().to("cpu").contiguous()
+    return {k: (v if v.dtype == torch.int64 else v.float()).detach().to("cpu").contiguous()
             for k, v in net.state_dict().items()}
 
 
@@ -530,7 +530,9 @@ def cmd_maps(a):
     net, _ = load_model(a.model)
     inputs = load_file(a.inputs)
     x = inputs["x"]
-    partitions = [inputs[f"m{i}"] for i in range(len([k for k in inputs if k.startswith("m") and k[1:].isdigit()]))]
+    partitions = []
+    while f"m{len(partitions)}" in inputs:
+        partitions.append(inputs[f"m{len(partitions)}"])
     maps = anomaly_map(Inpainter(net), x, partitions, a.smooth)
     out = {"maps": maps.contiguous()}
     result = {}

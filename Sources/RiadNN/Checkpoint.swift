@@ -73,7 +73,8 @@ public enum Safetensors {
     guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
       throw TensorError("load: '\(path)' is not a safetensors file (the header is not JSON)")
     }
-    let body = data.subdata(in: (8 + Int(n))..<data.count)
+    // The data section follows the header; tensors are decoded straight from the file's bytes.
+    let base = 8 + Int(n), bodyCount = data.count - base
     var tensors: [String: Tensor] = [:]
     var metadata: [String: String] = [:]
     var dtypes: [String: String] = [:]
@@ -91,10 +92,12 @@ public enum Safetensors {
         throw TensorError("load: '\(path)': tensor '\(name)' is \(dtype); riad reads F32, F16, BF16, F64 and integer tensors")
       }
       let (a, b) = (offsets[0], offsets[1])
-      guard a >= 0, b >= a, b <= body.count, (b - a) == shape.product * size else {
-        throw TensorError("load: '\(path)' is truncated or corrupt: tensor '\(name)' needs bytes \(a)..<\(b) of \(body.count)")
+      guard a >= 0, b >= a, b <= bodyCount, (b - a) == shape.product * size else {
+        throw TensorError("load: '\(path)' is truncated or corrupt: tensor '\(name)' needs bytes \(a)..<\(b) of \(bodyCount)")
       }
-      tensors[name] = Tensor(shape: shape, data: body.withUnsafeBytes { decode(UnsafeRawBufferPointer(rebasing: $0[a..<b]), dtype, count: shape.product) })
+      tensors[name] = Tensor(shape: shape, data: data.withUnsafeBytes {
+        decode(UnsafeRawBufferPointer(rebasing: $0[(base + a)..<(base + b)]), dtype, count: shape.product)
+      })
       dtypes[name] = dtype
     }
     return (tensors, metadata, dtypes)
@@ -189,6 +192,12 @@ extension UNet {
   /// checkpoint loads as its model.
   public static func load(from path: String, out: String? = nil) throws -> UNet {
     let (all, meta, dtypes) = try Safetensors.read(path)
+    return try load(all, meta: meta, dtypes: dtypes, out: out, source: path)
+  }
+
+  /// The model of a checkpoint already read (`load(from:)` and `loadTraining`).
+  static func load(_ all: [String: Tensor], meta: [String: String], dtypes: [String: String],
+                   out: String?, source path: String) throws -> UNet {
     var tensors = all.filter { !$0.key.hasPrefix(optimizerPrefix) }
     var config: UNetConfig
     if let model = meta["model"], model != "unet" {
@@ -215,14 +224,14 @@ extension UNet {
   /// saved in (moments, step count, learning rate, training run), and the
   /// session generator's state when one was saved.
   public static func loadTraining(from path: String) throws -> (net: UNet, optimizer: Optimizer, generator: RandomGenerator?) {
-    let (all, meta, _) = try Safetensors.read(path)
+    let (all, meta, dtypes) = try Safetensors.read(path)
     guard let settingsJSON = meta["optimizer"] else {
       throw TensorError("load_training: '\(path)' holds a model but no optimizer (write it with save(net, path, opt: opt)); load(path) reads the model")
     }
     guard let settings = try? JSONDecoder().decode(OptimizerSettings.self, from: Data(settingsJSON.utf8)) else {
       throw TensorError("load_training: '\(path)': cannot read the optimizer settings \(settingsJSON)")
     }
-    let net = try load(from: path)
+    let net = try load(all, meta: meta, dtypes: dtypes, out: nil, source: path)
     let byName = Dictionary(net.namedTensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
     let order = settings.params ?? net.namedTensors.filter(\.trainable).map(\.name)
     let params = try order.map { name -> Tensor in
