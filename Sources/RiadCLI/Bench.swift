@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
   @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
   @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
   var forwardBackward = false
-  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (riad's kernels wherever they apply).")
+  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (riad's kernels wherever they apply), winograd (F(2×2, 3×3) for every 3×3 same convolution).")
   var convolution: ConvolutionChoice = .automatic
   @Option(help: "Which kernels: auto (the widest this processor runs), \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")) or none (also RIAD_KERNELS).")
   var kernels: String = "auto"
@@ -56,8 +56,9 @@ struct Bench: ParsableCommand {
     t = Date()
     for i in 0..<steps { _ = try Inpainting.anomalyMap(net, one, seed: UInt64(i)) }
     let inferMs = Date().timeIntervalSince(t) / Double(steps) * 1000
-    let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d,\"kernels\":\"%@\"}",
-                      size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads, kernelVariant?.rawValue ?? "none")
+    let json = String(format: "{\"impl\":\"riad\",\"size\":%d,\"base\":%d,\"batch\":%d,\"params\":%d,\"train_step_ms\":%.1f,\"infer_image_ms\":%.1f,\"threads\":%d,\"kernels\":\"%@\",\"blas_core\":\"%@\"}",
+                      size, base, batch, net.parameterCount, trainMs, inferMs, workerThreads, kernelVariant?.rawValue ?? "none",
+                      BLASCore.current)
     print(json)
   }
 
@@ -148,7 +149,7 @@ struct Bench: ParsableCommand {
 
 /// `--convolution`: the implementation policy for conv2d and conv_transpose2d.
 enum ConvolutionChoice: String, ExpressibleByArgument, CaseIterable {
-  case automatic, im2col, planes, positions
+  case automatic, im2col, planes, positions, winograd
 
   var policy: ConvolutionPolicy {
     switch self {
@@ -156,6 +157,7 @@ enum ConvolutionChoice: String, ExpressibleByArgument, CaseIterable {
     case .im2col: return .im2col
     case .planes: return .planes
     case .positions: return .positions
+    case .winograd: return .winograd
     }
   }
 }

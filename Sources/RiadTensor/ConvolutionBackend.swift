@@ -9,14 +9,19 @@ import RiadKernels
 /// to 16² with many channels position-major (PositionConvolution.swift), as
 /// are the strided ones on grids too small for phases
 /// (StridedPositionConvolution.swift).
-/// Everything else, and every convolution on other processors, takes im2col
+/// Before all of them, 3×3 same convolutions with many channels take
+/// Winograd's F(2×2, 3×3) (WinogradConvolution.swift: transforms and 16
+/// sgemm calls, on every processor). Everything else, and every other
+/// convolution on processors without a kernel variant, takes im2col
 /// + OpenBLAS (Im2colConvolution.swift), which tests also use as the reference.
 
 /// How `conv2d` and `conv_transpose2d` choose among their implementations.
 public enum ConvolutionPolicy: Sendable {
-  /// The measured best: position-major kernels for images up to 16² with
-  /// channels in multiples of 64, plane kernels for other images of 16² and
-  /// larger, im2col + sgemm for the rest.
+  /// The measured best: Winograd's F(2×2, 3×3) for 3×3 same convolutions
+  /// with 64 channels or more in and out (on every processor), then
+  /// position-major kernels for images up to 16² with channels in multiples
+  /// of 64, plane kernels for other images of 16² and larger, im2col +
+  /// sgemm for the rest.
   case automatic
   /// Always im2col + sgemm.
   case im2col
@@ -25,6 +30,9 @@ public enum ConvolutionPolicy: Sendable {
   /// The position-major kernels wherever the geometry and channel counts
   /// allow, the plane kernels elsewhere.
   case positions
+  /// Winograd's F(2×2, 3×3) for every 3×3 same convolution, the automatic
+  /// choice elsewhere.
+  case winograd
 }
 
 /// The policy in force; tests switch it to compare the paths.
@@ -107,7 +115,12 @@ struct PhaseBackend: TransposedConvolutionBackend {
 /// The backend for a convolution of geometry `g` over `n` images into `o` channels.
 func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any ConvolutionBackend {
   let im2col = Im2colBackend(g: g, n: n, o: o)
-  guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return im2col }
+  guard convolutionPolicy != .im2col else { return im2col }
+  if let winograd = WinogradBackend(g, n: n, out: o),
+     convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) {
+    return winograd
+  }
+  guard kernelVariant != nil, g.kh == g.kw else { return im2col }
   if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
     // Small images spend most positions on the planes' zero bands.
     let small = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh).waste > 1.2

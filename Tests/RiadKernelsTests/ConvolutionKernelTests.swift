@@ -249,15 +249,18 @@ final class ConvolutionKernelTests: RiadTestCase {
   }
 
   /// The automatic policy's choice for the U-Net's layers (batch 8, 64²,
-  /// base 16), as docs/performance.md describes it; im2col alone when asked.
+  /// base 16), as docs/performance.md describes it; the position-major
+  /// kernels or im2col alone when asked.
   func testAutomaticChoiceForTheUNetLayers() {
     func path(_ x: [Int], _ w: [Int], stride: Int = 1, transposed: Bool = false) -> String {
       Tensor.convolutionImplementation(input: x, weight: w, stride: stride, padding: 1, transposed: transposed)
     }
     XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
-    XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions")
-    XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "positions")
+    XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "planes")
+    XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd")
+    XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "winograd")
+    withPolicy(.positions) { XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions") }
     XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "im2col")
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
     XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "positions")

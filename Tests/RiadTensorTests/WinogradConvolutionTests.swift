@@ -1,0 +1,95 @@
+import RiadTensor
+import RiadTestSupport
+import XCTest
+
+/// Winograd's F(2×2, 3×3) for same 3×3 convolutions against PyTorch's
+/// golden case, finite differences and im2col + sgemm, on shapes that hit
+/// its edges: odd heights and widths (tiles past the image), images of one
+/// pixel, channel counts of every size, bias, and chunks of tiles that end
+/// inside a tile row. It needs none of riad's kernels, so these run on
+/// every processor.
+final class WinogradConvolutionTests: RiadTestCase {
+  override func tearDown() {
+    convolutionPolicy = .automatic
+    winogradChunkBudget = 4 << 20
+  }
+
+  func withPolicy<R>(_ policy: ConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
+    let saved = convolutionPolicy
+    convolutionPolicy = policy
+    defer { convolutionPolicy = saved }
+    return try body()
+  }
+
+  /// y = conv2d(x, w, b, padding 1) and the gradients of sum(y · r), r fixed.
+  func run(_ x: Tensor, _ w: Tensor, _ b: Tensor) throws -> (Tensor, Tensor, Tensor, Tensor) {
+    let px = x.copy().asParameter(), pw = w.copy().asParameter(), pb = b.copy().asParameter()
+    let y = try Tensor.conv2d(px, pw, pb, padding: 1)
+    var r = RandomGenerator(seed: 4)
+    try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
+    return (y, px.grad!, pw.grad!, pb.grad!)
+  }
+
+  func testWinogradIsChosenWhenAsked() {
+    withPolicy(.winograd) {
+      XCTAssertEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: 1, padding: 1), "winograd")
+      // Not a same 3×3 convolution: the automatic choice.
+      XCTAssertNotEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: 2, padding: 1), "winograd")
+      XCTAssertNotEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 5, 5], stride: 1, padding: 2), "winograd")
+    }
+  }
+
+  func testGolden() throws {
+    try withPolicy(.winograd) {
+      let g = try Golden("conv2d_k3_s1_p1")
+      let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
+      let y = try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+      assertClose(y, g.output("y"), atol: g.tolerance, "y")
+      try (y * g.input("gy")).sum().backward()
+      assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "gx")
+      assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "gw")
+      assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "gb")
+    }
+  }
+
+  func testFiniteDifferences() throws {
+    var rng = RandomGenerator(seed: 31)
+    func weighted(_ y: Tensor) throws -> Tensor {
+      var r = RandomGenerator(seed: UInt64(y.count))
+      return try (y * Tensor.randn(y.shape, using: &r)).sum()
+    }
+    try withPolicy(.winograd) {
+      for shape in [[2, 3, 5, 6], [1, 2, 1, 3], [1, 4, 4, 4]] {
+        let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([5, shape[1], 3, 3], using: &rng)
+        let b = Tensor.randn([5], using: &rng)
+        try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: 1)) }
+        try assertGradientMatchesFiniteDifferences(b) { try weighted(try Tensor.conv2d(x, w, $0, padding: 1)) }
+      }
+    }
+  }
+
+  /// Output and all three gradients equal im2col's, also when the tiles
+  /// go in chunks of 7 (which end inside tile rows and inside images).
+  func testAgreesWithIm2col() throws {
+    var rng = RandomGenerator(seed: 32)
+    for (shape, out) in [([2, 5, 7, 9], 6), ([3, 64, 16, 16], 64), ([1, 130, 8, 12], 70), ([2, 3, 1, 1], 4),
+                         ([1, 2, 2, 3], 3), ([4, 16, 13, 6], 33)] {
+      let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], 3, 3], using: &rng)
+      let b = Tensor.randn([out], using: &rng)
+      let expected = try withPolicy(.im2col) { try run(x, w, b) }
+      for budget in [4 << 20, 16 * (shape[1] + out) * 7] {
+        winogradChunkBudget = budget
+        let got = try withPolicy(.winograd) { try run(x, w, b) }
+        let what = "\(shape) → \(out), \(budget == 4 << 20 ? "one chunk" : "chunks of 7 tiles")"
+        // Each sum has 9·C (y), 9·O (gx) or N·H·W (gw) terms of size ~1: a
+        // few float roundings of the square root of that count.
+        func tolerance(_ terms: Int) -> Double { 1e-6 * Double(terms).squareRoot() * 4 }
+        assertClose(got.0, expected.0, atol: tolerance(9 * shape[1]), rtol: 1e-5, "y, \(what)")
+        assertClose(got.1, expected.1, atol: tolerance(9 * out), rtol: 1e-5, "gx, \(what)")
+        assertClose(got.2, expected.2, atol: tolerance(shape[0] * shape[2] * shape[3] * 9), rtol: 1e-5, "gw, \(what)")
+        assertClose(got.3, expected.3, atol: 1e-4, rtol: 1e-5, "gb, \(what)")
+      }
+    }
+  }
+}
