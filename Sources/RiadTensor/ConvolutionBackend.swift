@@ -49,7 +49,7 @@ public var convolutionKernelsAvailable: Bool { kernelVariant != nil }
 /// every element of y, and `backward` writes every element of gx and adds
 /// into gw (which the caller zeroes).
 protocol ConvolutionBackend {
-  /// What `riad bench --layers` prints: "im2col", "planes", "phases", "positions".
+  /// What `riad bench --layers` prints: "im2col", "planes", "phases", "positions", "winograd".
   var name: String { get }
   /// y `[n][o][ho][wo]` = conv(x `[n][c][h][w]`, w `[o][c][kh][kw]`) + bias.
   func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>)
@@ -182,7 +182,7 @@ func forEachImageChunk(_ n: Int, floatsPerImage: Int, _ body: (Int, Int) -> Void
 extension Tensor {
   /// The backend `conv2d` (or, `transposed`, `conv_transpose2d`) takes for
   /// an input of shape `input` and a weight of shape `weight`: "planes",
-  /// "phases", "positions" or "im2col" (`riad bench --layers` prints it for
+  /// "phases", "positions", "winograd" or "im2col" (`riad bench --layers` prints it for
   /// every layer of the U-Net).
   public static func convolutionImplementation(input: [Int], weight: [Int], stride: Int, padding: Int,
                                                transposed: Bool = false) -> String {

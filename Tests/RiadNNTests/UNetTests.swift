@@ -14,14 +14,20 @@ final class UNetTests: RiadTestCase {
   }
 
   /// Runs `body` under every convolution policy and kernel variant this
-  /// processor can run: im2col + OpenBLAS only (what processors without any
-  /// kernels run), and for each variant (AVX-512, AVX2, NEON) the measured
+  /// processor can run: im2col + OpenBLAS only, Winograd's F(2×2, 3×3) with
+  /// im2col (what processors without any kernels run for wide layers), and
+  /// for each variant (AVX-512, AVX2, NEON) the measured
   /// choice and the plane kernels everywhere.
   func forEachConvolutionPolicy(_ body: (String) throws -> Void) rethrows {
     let savedVariant = kernelVariant
     defer { convolutionPolicy = .automatic; kernelVariant = savedVariant }
     convolutionPolicy = .im2col
     try body("im2col")
+    // Winograd for every 3×3 layer (the golden model's channels are below
+    // the automatic choice's 64), the rest im2col: no kernel variant.
+    kernelVariant = nil
+    convolutionPolicy = .winograd
+    try body("winograd, no kernels")
     for variant in KernelVariant.available {
       kernelVariant = variant
       for (name, policy) in [("automatic", ConvolutionPolicy.automatic), ("planes", .planes)] {
