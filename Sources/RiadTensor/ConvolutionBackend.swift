@@ -120,6 +120,7 @@ func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any Convolutio
      convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) {
     return winograd
   }
+  if let winograd = stridedWinograd(g, n: n, out: o) { return winograd }
   guard kernelVariant != nil, g.kh == g.kw else { return im2col }
   if g.stride == 1, g.kh % 2 == 1, g.pad == g.kh / 2 {
     // Small images spend most positions on the planes' zero bands.
@@ -144,8 +145,18 @@ func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any Convolutio
 /// The backend for the transposed convolution that is the adjoint of a
 /// convolution of geometry `g` from `g.c` to `o` channels.
 func transposedConvolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any TransposedConvolutionBackend {
-  guard convolutionPolicy != .im2col, kernelVariant != nil, g.kh == g.kw else { return Im2colBackend(g: g, n: n, o: o) }
+  guard convolutionPolicy != .im2col else { return Im2colBackend(g: g, n: n, o: o) }
+  if let winograd = stridedWinograd(g, n: n, out: o) { return winograd }
+  guard kernelVariant != nil, g.kh == g.kw else { return Im2colBackend(g: g, n: n, o: o) }
   return stridedBackend(g, n: n, out: o) ?? Im2colBackend(g: g, n: n, o: o)
+}
+
+/// Winograd's F(2×2, 2×2) over phases for a 4×4 stride-2 convolution (and
+/// its transpose) when asked, or when the automatic policy finds it pays.
+private func stridedWinograd(_ g: ConvGeometry, n: Int, out o: Int) -> StridedWinogradBackend? {
+  guard let winograd = StridedWinogradBackend(g, n: n, out: o),
+        convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) else { return nil }
+  return winograd
 }
 
 /// A kernel backend for a strided convolution (and its transpose), or nil:

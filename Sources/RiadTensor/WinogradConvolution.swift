@@ -87,7 +87,7 @@ struct WinogradBackend: ConvolutionBackend {
         for t0 in stride(from: 0, to: tiles, by: chunk) {
           let count = min(chunk, tiles - t0)
           transformInput(src, channels: cin, first: t0, count: count, into: v)
-          products(16) { xi in
+          parallelProducts(16) { xi in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(count), Int32(cin),
                         1, pu.baseAddress! + xi * cout * cin, Int32(cin), v + xi * cin * count, Int32(count),
                         0, m + xi * cout * count, Int32(count))
@@ -109,7 +109,7 @@ struct WinogradBackend: ConvolutionBackend {
         let count = min(chunk, tiles - t0)
         transformInput(x, channels: c, first: t0, count: count, into: v)
         transformGradient(gy, channels: o, first: t0, count: count, into: dm)
-        products(16) { xi in
+        parallelProducts(16) { xi in
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(c), Int32(count),
                       1, dm + xi * o * count, Int32(count), v + xi * c * count, Int32(count),
                       t0 == 0 ? 0 : 1, du + xi * o * c, Int32(c))
@@ -171,18 +171,9 @@ struct WinogradBackend: ConvolutionBackend {
     }
   }
 
-  /// Calls `body(image, ty, tx0, tx1, k0)` for each run of tiles of one
-  /// tile row within tiles `first ..< first + count`: tiles tx0 ..< tx1 of
-  /// row ty of `image`, the first of them at `k0` in the chunk.
   @inline(__always)
   func forEachTileRun(first: Int, count: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
-    let th = tilesHigh, tw = tilesWide
-    var t = first
-    while t < first + count {
-      let row = t / tw, tx0 = t % tw, tx1 = min(tw, tx0 + first + count - t)
-      body(row / th, row % th, tx0, tx1, t - first)
-      t += tx1 - tx0
-    }
+    RiadTensor.forEachTileRun(tilesHigh: tilesHigh, tilesWide: tilesWide, first: first, count: count, body)
   }
 
   /// `v[ξ][c][t − first] = (Bᵀ d_t B)[ξ]` for tiles `first ..< first + count`
@@ -301,9 +292,24 @@ struct WinogradBackend: ConvolutionBackend {
 /// tests lower it to split tile rows between chunks.
 nonisolated(unsafe) public var winogradChunkBudget = 4 << 20
 
+/// Calls `body(image, ty, tx0, tx1, k0)` for each run of tiles of one tile
+/// row within tiles `first ..< first + count` of a grid of `tilesHigh` ×
+/// `tilesWide` tiles per image: tiles tx0 ..< tx1 of row ty of `image`, the
+/// first of them at `k0` in the chunk.
+@inline(__always)
+func forEachTileRun(tilesHigh th: Int, tilesWide tw: Int, first: Int, count: Int,
+                    _ body: (Int, Int, Int, Int, Int) -> Void) {
+  var t = first
+  while t < first + count {
+    let row = t / tw, tx0 = t % tw, tx1 = min(tw, tx0 + first + count - t)
+    body(row / th, row % th, tx0, tx1, t - first)
+    t += tx1 - tx0
+  }
+}
+
 /// Runs `body(0 ..< count)` over the threads, each product in one
 /// single-threaded sgemm call.
-private func products(_ count: Int, _ body: (Int) -> Void) {
+func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
 }

@@ -249,12 +249,29 @@ final class ConvolutionKernelTests: RiadTestCase {
   }
 
   /// The automatic policy's choice for the U-Net's layers (batch 8, 64²,
-  /// base 16), as docs/performance.md describes it; the position-major
-  /// kernels or im2col alone when asked.
-  func testAutomaticChoiceForTheUNetLayers() {
+  /// base 16), as docs/performance.md describes it, with the AVX-512 (or
+  /// NEON) kernels; the position-major kernels or im2col alone when asked;
+  /// and where the strided convolutions go by Winograd instead: with the
+  /// AVX2 kernels or none.
+  func testAutomaticChoiceForTheUNetLayers() throws {
     func path(_ x: [Int], _ w: [Int], stride: Int = 1, transposed: Bool = false) -> String {
       Tensor.convolutionImplementation(input: x, weight: w, stride: stride, padding: 1, transposed: transposed)
     }
+    let saved = kernelVariant
+    defer { kernelVariant = saved }
+    kernelVariant = nil
+    XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "winograd")
+    XCTAssertEqual(path([8, 128, 8, 8], [128, 64, 4, 4], stride: 2, transposed: true), "winograd")
+    XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "im2col")
+    if KernelVariant.avx2.isAvailable {
+      kernelVariant = .avx2
+      XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "winograd")
+      XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
+    }
+    guard let wide = [KernelVariant.avx512, .neon].first(where: { $0.isAvailable }) else {
+      throw XCTSkip("the rest holds for the AVX-512 and NEON kernels, which this processor does not run")
+    }
+    kernelVariant = wide
     XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "planes")

@@ -21,10 +21,13 @@ final class WinogradConvolutionTests: RiadTestCase {
     return try body()
   }
 
-  /// y = conv2d(x, w, b, padding 1) and the gradients of sum(y · r), r fixed.
-  func run(_ x: Tensor, _ w: Tensor, _ b: Tensor) throws -> (Tensor, Tensor, Tensor, Tensor) {
+  /// y = f(x, w, b) (by default conv2d with padding 1) and the gradients of
+  /// sum(y · r), r fixed.
+  func run(_ x: Tensor, _ w: Tensor, _ b: Tensor,
+           _ f: (Tensor, Tensor, Tensor) throws -> Tensor = { try Tensor.conv2d($0, $1, $2, padding: 1) })
+    throws -> (Tensor, Tensor, Tensor, Tensor) {
     let px = x.copy().asParameter(), pw = w.copy().asParameter(), pb = b.copy().asParameter()
-    let y = try Tensor.conv2d(px, pw, pb, padding: 1)
+    let y = try f(px, pw, pb)
     var r = RandomGenerator(seed: 4)
     try (y * Tensor.randn(y.shape, using: &r)).sum().backward()
     return (y, px.grad!, pw.grad!, pb.grad!)
@@ -35,20 +38,31 @@ final class WinogradConvolutionTests: RiadTestCase {
       XCTAssertEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: 1, padding: 1), "winograd")
       // Not a same 3×3 convolution: the automatic choice.
       XCTAssertNotEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 3, 3], stride: 2, padding: 1), "winograd")
+      XCTAssertEqual(Tensor.convolutionImplementation(input: [2, 8, 8, 6], weight: [4, 8, 4, 4], stride: 2, padding: 1), "winograd")
+      XCTAssertEqual(Tensor.convolutionImplementation(input: [2, 4, 4, 3], weight: [4, 8, 4, 4], stride: 2, padding: 1,
+                                                      transposed: true), "winograd")
+      // An odd fine grid: the phases do not cover it evenly.
+      XCTAssertNotEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 4, 4], stride: 2, padding: 1), "winograd")
       XCTAssertNotEqual(Tensor.convolutionImplementation(input: [2, 8, 9, 9], weight: [4, 8, 5, 5], stride: 1, padding: 2), "winograd")
     }
   }
 
   func testGolden() throws {
     try withPolicy(.winograd) {
-      let g = try Golden("conv2d_k3_s1_p1")
+      for name in ["conv2d_k3_s1_p1", "conv2d_k4_s2_p1", "conv_transpose2d_k4_s2_p1"] {
+      let g = try Golden(name)
       let x = g.input("x").asParameter(), w = g.input("w").asParameter(), b = g.input("b").asParameter()
-      let y = try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+      XCTAssertEqual(Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: name.hasSuffix("s1_p1") ? 1 : 2,
+                                                      padding: 1, transposed: name.hasPrefix("conv_transpose")), "winograd", name)
+      let y = name == "conv2d_k3_s1_p1" ? try Tensor.conv2d(x, w, b, stride: 1, padding: 1)
+        : name.hasPrefix("conv2d") ? try Tensor.conv2d(x, w, b, stride: 2, padding: 1)
+        : try Tensor.convTranspose2d(x, w, b, stride: 2, padding: 1)
       assertClose(y, g.output("y"), atol: g.tolerance, "y")
       try (y * g.input("gy")).sum().backward()
       assertClose(x.grad!, g.output("gx"), atol: g.tolerance, "gx")
       assertClose(w.grad!, g.output("gw"), atol: g.tolerance, "gw")
       assertClose(b.grad!, g.output("gb"), atol: g.tolerance, "gb")
+      }
     }
   }
 
@@ -90,6 +104,50 @@ final class WinogradConvolutionTests: RiadTestCase {
         assertClose(got.2, expected.2, atol: tolerance(shape[0] * shape[2] * shape[3] * 9), rtol: 1e-5, "gw, \(what)")
         assertClose(got.3, expected.3, atol: 1e-4, rtol: 1e-5, "gb, \(what)")
       }
+    }
+  }
+
+  /// The 4×4 stride-2 convolution and its transpose by phases equal
+  /// im2col's, output and all three gradients, with odd coarse grids, few
+  /// and many channels, and chunks of 5 tiles.
+  func testStridedAgreesWithIm2col() throws {
+    var rng = RandomGenerator(seed: 33)
+    let strided: (Tensor, Tensor, Tensor) throws -> Tensor = { try Tensor.conv2d($0, $1, $2, stride: 2, padding: 1) }
+    let transposed: (Tensor, Tensor, Tensor) throws -> Tensor = { try Tensor.convTranspose2d($0, $1, $2, stride: 2, padding: 1) }
+    for (isTransposed, shape, out) in [(false, [2, 5, 8, 6], 7), (false, [3, 64, 16, 16], 64), (false, [1, 3, 2, 2], 2),
+                                       (true, [2, 7, 3, 5], 4), (true, [2, 64, 8, 8], 70), (true, [1, 2, 1, 1], 3)] {
+      let x = Tensor.randn(shape, using: &rng)
+      let w = Tensor.randn(isTransposed ? [shape[1], out, 4, 4] : [out, shape[1], 4, 4], using: &rng)
+      let b = Tensor.randn([out], using: &rng)
+      let f = isTransposed ? transposed : strided
+      let expected = try withPolicy(.im2col) { try run(x, w, b, f) }
+      for budget in [4 << 20, 9 * (4 * max(shape[1], out) + max(shape[1], out)) * 5] {
+        winogradChunkBudget = budget
+        let got = try withPolicy(.winograd) { try run(x, w, b, f) }
+        let what = "\(isTransposed ? "transposed " : "")\(shape) → \(out), \(budget == 4 << 20 ? "one chunk" : "chunks of 5 tiles")"
+        func tolerance(_ terms: Int) -> Double { 1e-6 * Double(terms).squareRoot() * 4 }
+        let terms = 16 * max(shape[1], out)
+        assertClose(got.0, expected.0, atol: tolerance(terms), rtol: 1e-5, "y, \(what)")
+        assertClose(got.1, expected.1, atol: tolerance(terms), rtol: 1e-5, "gx, \(what)")
+        assertClose(got.2, expected.2, atol: tolerance(shape[0] * shape[2] * shape[3] * 16), rtol: 1e-5, "gw, \(what)")
+        assertClose(got.3, expected.3, atol: 1e-4, rtol: 1e-5, "gb, \(what)")
+      }
+    }
+  }
+
+  func testStridedFiniteDifferences() throws {
+    var rng = RandomGenerator(seed: 34)
+    func weighted(_ y: Tensor) throws -> Tensor {
+      var r = RandomGenerator(seed: UInt64(y.count))
+      return try (y * Tensor.randn(y.shape, using: &r)).sum()
+    }
+    try withPolicy(.winograd) {
+      let x = Tensor.randn([2, 3, 6, 4], using: &rng), w = Tensor.randn([5, 3, 4, 4], using: &rng)
+      let b = Tensor.randn([5], using: &rng), xt = Tensor.randn([2, 5, 3, 2], using: &rng), bt = Tensor.randn([3], using: &rng)
+      try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, stride: 2, padding: 1)) }
+      try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, stride: 2, padding: 1)) }
+      try assertGradientMatchesFiniteDifferences(xt) { try weighted(try Tensor.convTranspose2d($0, w, bt, stride: 2, padding: 1)) }
+      try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.convTranspose2d(xt, $0, bt, stride: 2, padding: 1)) }
     }
   }
 }
