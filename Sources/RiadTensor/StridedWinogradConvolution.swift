@@ -51,6 +51,11 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
     min(g.c, o) >= 64 && tiles >= 128 && (kernelVariant == nil || kernelVariant == .avx2)
   }
 
+  /// Where it beats the other kernels' phases too: 256 channels or more on
+  /// both sides (the paper's model from 64² down), where the phase planes
+  /// hold few positions per channel and its products are large.
+  var paysOverPhases: Bool { min(g.c, o) >= 256 && tiles >= 128 }
+
   var tilesHigh: Int { (g.ho + 1) / 2 }
   var tilesWide: Int { (g.wo + 1) / 2 }
   var tiles: Int { n * tilesHigh * tilesWide }
