@@ -261,11 +261,11 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// Writes `Bᵀ d B` of a 3×3 tile `d` to `out[ξ·plane]`, ξ = 0 ..< 9.
   @inline(__always)
   func store(_ d: InlineArray<9, Float>, _ out: UnsafeMutablePointer<Float>, _ plane: Int) {
+    // Bᵀ d: rows d0 − d1, d1, d2 − d1 of d; then the same on each row's columns.
+    let e: InlineArray<9, Float> = [d[0] - d[3], d[1] - d[4], d[2] - d[5], d[3], d[4], d[5],
+                                    d[6] - d[3], d[7] - d[4], d[8] - d[5]]
     for a in 0..<3 {
-      // Row a of Bᵀ d: d0 − d1, d1, d2 − d1 (rows of d); then the same on columns.
-      let p = a == 0 ? d[0] - d[3] : a == 1 ? d[3] : d[6] - d[3]
-      let q = a == 0 ? d[1] - d[4] : a == 1 ? d[4] : d[7] - d[4]
-      let s = a == 0 ? d[2] - d[5] : a == 1 ? d[5] : d[8] - d[5]
+      let p = e[3 * a], q = e[3 * a + 1], s = e[3 * a + 2]
       out[(3 * a) * plane] = p - q
       out[(3 * a + 1) * plane] = q
       out[(3 * a + 2) * plane] = s - q
