@@ -42,11 +42,15 @@ struct WinogradBackend: ConvolutionBackend {
 
   /// Where the automatic policy takes it: 64 channels or more in and out
   /// (fewer make the 16 products too thin for sgemm, and the transforms,
-  /// which cost the same per channel, outweigh the multiplies saved) and
-  /// at least 128 tiles in the batch. Measured on the U-Net's layers
-  /// (docs/performance.md): 10–50 % over riad's kernels there, and slower
-  /// with 16–32 channels or a batch of 4² images.
-  var pays: Bool { min(g.c, o) >= 64 && tiles >= 128 }
+  /// which cost the same per channel, outweigh the multiplies saved), at
+  /// least 128 tiles in the batch, and for 64 → 64 channels only images
+  /// up to 32² (larger ones lose in backward, whose 64 × 64 weight-gradient
+  /// products are thin). Measured on the U-Net's layers
+  /// (docs/performance.md "What Winograd gives"): 10–80 % over riad's
+  /// kernels there, and slower with 16–32 channels or a batch of 4² images.
+  var pays: Bool {
+    min(g.c, o) >= 64 && tiles >= 128 && (g.c + o >= 192 || g.h * g.w <= 32 * 32)
+  }
 
   var tilesHigh: Int { (g.h + 1) / 2 }
   var tilesWide: Int { (g.w + 1) / 2 }

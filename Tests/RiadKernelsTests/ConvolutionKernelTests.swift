@@ -276,6 +276,8 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "planes")
     XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd")
+    XCTAssertEqual(path([12, 64, 64, 64], [64, 64, 3, 3]), "planes")
+    XCTAssertEqual(path([12, 128, 64, 64], [64, 128, 3, 3]), "winograd")
     XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "winograd")
     withPolicy(.positions) { XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions") }
     XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "im2col")
