@@ -93,7 +93,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// read; every coarse pixel lies in one tile, so y is written whole.
   func strided(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let c = g.c, inner = 4 * c
-    let u = kernels(w, rows: o, inner: inner) { oc, k, a, b in
+    let u = kernels(rows: o, inner: inner) { oc, k, a, b in
       let phase = k / c, ch = k % c
       return w[((oc * c + ch) * 4 + tap(phase >> 1, a)) * 4 + tap(phase & 1, b)]
     }
@@ -124,7 +124,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
       for phase in 0..<4 {
         let pr = phase >> 1, pc = phase & 1
         // k̃(a, b) = k_φ(1 − a, 1 − b), rows c, inner o.
-        let u = kernels(w, rows: c, inner: o) { ch, oc, a, b in
+        let u = kernels(rows: c, inner: o) { ch, oc, a, b in
           w[((oc * c + ch) * 4 + tap(pr, 1 - a)) * 4 + tap(pc, 1 - b)]
         }
         u.withUnsafeBufferPointer { pu in
@@ -182,8 +182,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
 
   /// `u[ξ][r][i] = (G k Gᵀ)[ξ]` for the 2×2 kernels `k(a, b) = value(r, i, a, b)`;
   /// every entry is written.
-  func kernels(_ w: UnsafePointer<Float>, rows: Int, inner: Int,
-               _ value: (Int, Int, Int, Int) -> Float) -> [Float] {
+  func kernels(rows: Int, inner: Int, _ value: (Int, Int, Int, Int) -> Float) -> [Float] {
     let pairs = rows * inner
     return makeFloats(9 * pairs) { buffer in
       let u = buffer.baseAddress!

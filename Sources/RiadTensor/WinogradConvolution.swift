@@ -236,8 +236,8 @@ struct WinogradBackend: ConvolutionBackend {
         forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = gy + (image * channels + c) * h * w
           let x0 = 2 * tx0, columns = 2 * (tx1 - tx0), inside = min(columns, w - x0)
-          for (r, row) in [top, bottom].enumerated() {
-            let y = 2 * ty + r
+          for r in 0..<2 {
+            let y = 2 * ty + r, row = r == 0 ? top : bottom
             guard y < h else { row.update(repeating: 0, count: columns); continue }
             row.update(from: base + y * w + x0, count: inside)
             if inside < columns { (row + inside).update(repeating: 0, count: columns - inside) }
