@@ -172,9 +172,6 @@ private func stridedBackend(_ g: ConvGeometry, n: Int, out o: Int) -> (any Trans
   if convolutionPolicy == .positions, let positions { return positions }
   if let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
      convolutionPolicy != .automatic || phases.planes.waste <= 1.2 {
-    // The widest layers on small grids go faster by Winograd than by phases.
-    if convolutionPolicy == .automatic, let winograd = StridedWinogradBackend(g, n: n, out: o),
-       winograd.paysOverPhases { return winograd }
     return PhaseBackend(phases: phases, c: g.c, o: o)
   }
   guard let positions, n * g.ho * g.wo >= 256 else { return nil }

@@ -1,5 +1,3 @@
-import CBLAS
-
 /// The U-Net's 4×4 stride-2 convolutions (padding 1) and their transposes by
 /// phases and Winograd's F(2×2, 2×2).
 ///
@@ -41,28 +39,27 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   }
 
   /// Where the automatic policy takes it: as for the 3×3 case, 64 channels
-  /// or more on both sides and at least 128 tiles of the coarse grid, and
-  /// only where riad's phase kernels are weak: with the AVX2 variant (each
-  /// block in several passes) or none. Measured against the AVX-512 phase
-  /// kernels it is level (the multiplies saved are 16/9, and its transforms
-  /// read the fine grid four times); against the AVX2 ones 5–10 % faster
-  /// over the U-Net's layers at 256² (docs/performance.md).
+  /// or more on both sides and at least 128 tiles of the coarse grid; then
+  /// with the AVX2 kernels (each block in several passes) or none, or, over
+  /// the other kernels' phases, 256 channels or more on both sides (the
+  /// paper's model from 64² down, where the phase planes hold few positions
+  /// per channel and the products are large). Measured against the AVX-512
+  /// phase kernels it is level for 64–128 channels (the multiplies saved are
+  /// 16/9, and its transforms read the fine grid four times), and against
+  /// the position-major kernels on small grids it loses; against the AVX2
+  /// phases it is 5–10 % faster over the U-Net's layers at 256²
+  /// (docs/performance.md).
   var pays: Bool {
-    min(g.c, o) >= 64 && tiles >= 128 && (kernelVariant == nil || kernelVariant == .avx2)
+    guard min(g.c, o) >= 64, tiles.count >= 128 else { return false }
+    if kernelVariant == nil || kernelVariant == .avx2 { return true }
+    guard min(g.c, o) >= 256, let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: 4, stride: 2, pad: 1) else {
+      return false
+    }
+    return phases.planes.waste <= 1.2  // where the automatic choice would otherwise take phases
   }
 
-  /// Where it beats the other kernels' phases too: 256 channels or more on
-  /// both sides (the paper's model from 64² down), where the phase planes
-  /// hold few positions per channel and its products are large.
-  var paysOverPhases: Bool { min(g.c, o) >= 256 && tiles >= 128 }
-
-  var tilesHigh: Int { (g.ho + 1) / 2 }
-  var tilesWide: Int { (g.wo + 1) / 2 }
-  var tiles: Int { n * tilesHigh * tilesWide }
-
-  func chunk(floatsPerTile: Int) -> Int {
-    max(1, min(tiles, winogradChunkBudget / max(1, floatsPerTile)))
-  }
+  /// 2×2 tiles of the coarse grid.
+  var tiles: TileGrid { TileGrid(images: n, height: g.ho, width: g.wo) }
 
   // MARK: The four entry points
 
@@ -97,14 +94,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
       let phase = k / c, ch = k % c
       return w[((oc * c + ch) * 4 + tap(phase >> 1, a)) * 4 + tap(phase & 1, b)]
     }
-    let chunk = chunk(floatsPerTile: 9 * (inner + o))
+    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (inner + o))
     withScratch(9 * (inner + o) * chunk) { scratch in
       let v = scratch, m = scratch + 9 * inner * chunk
       u.withUnsafeBufferPointer { pu in
-        for t0 in stride(from: 0, to: tiles, by: chunk) {
-          let count = min(chunk, tiles - t0)
+        for t0 in stride(from: 0, to: tiles.count, by: chunk) {
+          let count = min(chunk, tiles.count - t0)
           transformPhases(x, first: t0, count: count, into: v)
-          multiply(9, rows: o, inner: inner, count: count, pu.baseAddress!, v, m)
+          winogradProducts(9, rows: o, inner: inner, count: count, pu.baseAddress!, v, m)
           transformOutput(m, channels: o, first: t0, count: count, bias: bias) { image, ch, i, j in
             y + ((image * o + ch) * g.ho + i) * g.wo + j
           }
@@ -118,7 +115,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// y is written whole.
   func transposed(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let c = g.c
-    let chunk = chunk(floatsPerTile: 9 * (o + c))
+    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (o + c))
     withScratch(9 * (o + c) * chunk) { scratch in
       let v = scratch, m = scratch + 9 * o * chunk
       for phase in 0..<4 {
@@ -128,10 +125,10 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
           w[((oc * c + ch) * 4 + tap(pr, 1 - a)) * 4 + tap(pc, 1 - b)]
         }
         u.withUnsafeBufferPointer { pu in
-          for t0 in stride(from: 0, to: tiles, by: chunk) {
-            let count = min(chunk, tiles - t0)
+          for t0 in stride(from: 0, to: tiles.count, by: chunk) {
+            let count = min(chunk, tiles.count - t0)
             transformCoarse(x, channels: o, first: t0, count: count, shift: (pr - 1, pc - 1), into: v)
-            multiply(9, rows: c, inner: o, count: count, pu.baseAddress!, v, m)
+            winogradProducts(9, rows: c, inner: o, count: count, pu.baseAddress!, v, m)
             transformOutput(m, channels: c, first: t0, count: count, bias: bias) { image, ch, i, j in
               y + ((image * c + ch) * g.h + 2 * i + pr) * g.w + 2 * j + pc
             }
@@ -146,18 +143,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// chunk's products (beta 0) and added to by the rest.
   func weightGradient(fine: UnsafePointer<Float>, coarse: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
     let c = g.c, inner = 4 * c
-    let chunk = chunk(floatsPerTile: 9 * (inner + o))
+    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (inner + o))
     withScratch(9 * o * inner + 9 * (inner + o) * chunk) { scratch in
       let du = scratch, v = du + 9 * o * inner, dm = v + 9 * inner * chunk
-      for t0 in stride(from: 0, to: tiles, by: chunk) {
-        let count = min(chunk, tiles - t0)
+      for t0 in stride(from: 0, to: tiles.count, by: chunk) {
+        let count = min(chunk, tiles.count - t0)
         transformPhases(fine, first: t0, count: count, into: v)
         transformGradient(coarse, first: t0, count: count, into: dm)
-        parallelProducts(9) { xi in
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(inner), Int32(count),
-                      1, dm + xi * o * count, Int32(count), v + xi * inner * count, Int32(count),
-                      t0 == 0 ? 0 : 1, du + xi * o * inner, Int32(inner))
-        }
+        winogradWeightProducts(9, rows: o, inner: inner, count: count, dm, v, du, adding: t0 > 0)
       }
       // Gᵀ D G for each (o, phase, c): rows D0 + D1, D1 + D2, then the same on columns.
       let pairs = o * inner
@@ -209,7 +202,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   func transformPhases(_ x: UnsafePointer<Float>, first: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
     let c = g.c, h = g.h, w = g.w, plane = 4 * c * count
     parallelFor(c, cost: 100 * count) { ch in
-      forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+      tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = x + (image * c + ch) * h * w
         for phase in 0..<4 {
           let pr = phase >> 1, pc = phase & 1
@@ -238,7 +231,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
                        into v: UnsafeMutablePointer<Float>) {
     let h = g.ho, w = g.wo, plane = channels * count
     parallelFor(channels, cost: 30 * count) { ch in
-      forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+      tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = x + (image * channels + ch) * h * w
         let out = v + ch * count + k0
         for tx in tx0..<tx1 {
@@ -276,7 +269,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   func transformGradient(_ dy: UnsafePointer<Float>, first: Int, count: Int, into dm: UnsafeMutablePointer<Float>) {
     let h = g.ho, w = g.wo, plane = o * count
     parallelFor(o, cost: 30 * count) { oc in
-      forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+      tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = dy + (image * o + oc) * h * w
         let out = dm + oc * count + k0
         for tx in tx0..<tx1 {
@@ -306,7 +299,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
     let h = g.ho, w = g.wo, plane = channels * count
     parallelFor(channels, cost: 30 * count) { ch in
       let b = bias?[ch] ?? 0
-      forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+      tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let at = m + ch * count + k0
         for tx in tx0..<tx1 {
           let e = at + (tx - tx0)
@@ -324,24 +317,9 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
       }
     }
   }
-
-  @inline(__always)
-  func forEachTileRun(first: Int, count: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
-    RiadTensor.forEachTileRun(tilesHigh: tilesHigh, tilesWide: tilesWide, first: first, count: count, body)
-  }
 }
 
 /// The kernel row (or column) of tap u ∈ {0, 1} of phase parity p: taps 1
 /// and 3 read even fine rows, taps 0 and 2 odd ones.
 @inline(__always)
 private func tap(_ parity: Int, _ u: Int) -> Int { parity == 0 ? 2 * u + 1 : 2 * u }
-
-/// `m[ξ] = u[ξ] · v[ξ]` for ξ < `products`, each `[rows × inner]·[inner × count]`.
-private func multiply(_ products: Int, rows: Int, inner: Int, count: Int,
-                      _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>) {
-  parallelProducts(products) { xi in
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(count), Int32(inner),
-                1, u + xi * rows * inner, Int32(inner), v + xi * inner * count, Int32(count),
-                0, m + xi * rows * count, Int32(count))
-  }
-}

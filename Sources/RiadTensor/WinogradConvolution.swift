@@ -49,12 +49,11 @@ struct WinogradBackend: ConvolutionBackend {
   /// (docs/performance.md "What Winograd gives"): 10–80 % over riad's
   /// kernels there, and slower with 16–32 channels or a batch of 4² images.
   var pays: Bool {
-    min(g.c, o) >= 64 && tiles >= 128 && (g.c + o >= 192 || g.h * g.w <= 32 * 32)
+    min(g.c, o) >= 64 && tiles.count >= 128 && (g.c + o >= 192 || g.h * g.w <= 32 * 32)
   }
 
-  var tilesHigh: Int { (g.h + 1) / 2 }
-  var tilesWide: Int { (g.w + 1) / 2 }
-  var tiles: Int { n * tilesHigh * tilesWide }
+  /// 2×2 tiles of the output (the same size as the input).
+  var tiles: TileGrid { TileGrid(images: n, height: g.h, width: g.w) }
 
   func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let u = transformedKernels(w, out: o, in: g.c, flipped: false)
@@ -70,32 +69,21 @@ struct WinogradBackend: ConvolutionBackend {
     if let gw { weightGradient(x, gy, gw) }
   }
 
-  /// Tiles per product: the transformed inputs and outputs of a chunk
-  /// (16 · (channels in + out) floats a tile) stay within
-  /// `winogradChunkBudget` floats, unless one tile needs more.
-  func chunk(floatsPerTile: Int) -> Int {
-    max(1, min(tiles, winogradChunkBudget / max(1, floatsPerTile)))
-  }
-
   /// `dst[n][cout][h][w] = Aᵀ[Σ_c U ⊙ V]A` (+ bias) from `src[n][cin][h][w]`
   /// and kernels `u[16][cout][cin]`.
   func convolve(_ src: UnsafePointer<Float>, channels cin: Int, _ u: [Float], out cout: Int, bias: [Float]?,
                 _ dst: UnsafeMutablePointer<Float>) {
-    let chunk = chunk(floatsPerTile: 16 * (cin + cout))
+    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 16 * (cin + cout))
     // V and M are written whole for each chunk (by the input transform and
     // by sgemm with beta 0) before they are read; every output pixel lies in
     // exactly one tile, and every tile in one chunk, so dst is written whole.
     withScratch(16 * (cin + cout) * chunk) { scratch in
       let v = scratch, m = scratch + 16 * cin * chunk
       u.withUnsafeBufferPointer { pu in
-        for t0 in stride(from: 0, to: tiles, by: chunk) {
-          let count = min(chunk, tiles - t0)
+        for t0 in stride(from: 0, to: tiles.count, by: chunk) {
+          let count = min(chunk, tiles.count - t0)
           transformInput(src, channels: cin, first: t0, count: count, into: v)
-          parallelProducts(16) { xi in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(count), Int32(cin),
-                        1, pu.baseAddress! + xi * cout * cin, Int32(cin), v + xi * cin * count, Int32(count),
-                        0, m + xi * cout * count, Int32(count))
-          }
+          winogradProducts(16, rows: cout, inner: cin, count: count, pu.baseAddress!, v, m)
           transformOutput(m, channels: cout, first: t0, count: count, bias: bias, into: dst)
         }
       }
@@ -104,20 +92,16 @@ struct WinogradBackend: ConvolutionBackend {
 
   /// `gw[o][c] += Gᵀ (Σ_t dM_t ⊙ V_t) G` over every tile.
   func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
-    let c = g.c, chunk = chunk(floatsPerTile: 16 * (c + o))
+    let c = g.c, tiles = tiles, chunk = tiles.chunk(floatsPerTile: 16 * (c + o))
     // dU is written by the first chunk's products (beta 0) and added to by
     // the rest; V and dM are written whole per chunk before they are read.
     withScratch(16 * o * c + 16 * (c + o) * chunk) { scratch in
       let du = scratch, v = du + 16 * o * c, dm = v + 16 * c * chunk
-      for t0 in stride(from: 0, to: tiles, by: chunk) {
-        let count = min(chunk, tiles - t0)
+      for t0 in stride(from: 0, to: tiles.count, by: chunk) {
+        let count = min(chunk, tiles.count - t0)
         transformInput(x, channels: c, first: t0, count: count, into: v)
         transformGradient(gy, channels: o, first: t0, count: count, into: dm)
-        parallelProducts(16) { xi in
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(o), Int32(c), Int32(count),
-                      1, dm + xi * o * count, Int32(count), v + xi * c * count, Int32(count),
-                      t0 == 0 ? 0 : 1, du + xi * o * c, Int32(c))
-        }
+        winogradWeightProducts(16, rows: o, inner: c, count: count, dm, v, du, adding: t0 > 0)
       }
       // gw[o][c][3×3] += Gᵀ dU G.
       let pairs = o * c
@@ -175,24 +159,19 @@ struct WinogradBackend: ConvolutionBackend {
     }
   }
 
-  @inline(__always)
-  func forEachTileRun(first: Int, count: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
-    RiadTensor.forEachTileRun(tilesHigh: tilesHigh, tilesWide: tilesWide, first: first, count: count, body)
-  }
-
   /// `v[ξ][c][t − first] = (Bᵀ d_t B)[ξ]` for tiles `first ..< first + count`
   /// of `src[n][channels][h][w]` (zeros outside the image). Every entry of
   /// the chunk's `16 · channels · count` floats is written: each run of
   /// tiles writes its `tx1 − tx0` entries of all 16 streams.
   func transformInput(_ src: UnsafePointer<Float>, channels: Int, first: Int, count: Int,
                       into v: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = 2 * tilesWide + 4
+    let h = g.h, w = g.w, plane = channels * count, width = 2 * tiles.wide + 4
     parallelFor(channels, cost: 40 * count) { c in
       // Four patch rows, copied with their zero padding, turned into the
       // rows of Bᵀ d in place; every column the run reads is written.
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * width) { buffer in
         let e = buffer.baseAddress!
-        forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+        tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = src + (image * channels + c) * h * w
           let x0 = 2 * tx0 - 1, columns = 2 * (tx1 - tx0) + 2
           for r in 0..<4 {
@@ -228,12 +207,12 @@ struct WinogradBackend: ConvolutionBackend {
   /// edge count as zero). Every entry of the chunk is written, run by run.
   func transformGradient(_ gy: UnsafePointer<Float>, channels: Int, first: Int, count: Int,
                          into dm: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = 2 * tilesWide
+    let h = g.h, w = g.w, plane = channels * count, width = 2 * tiles.wide
     parallelFor(channels, cost: 40 * count) { c in
       // The tile row's two gradient rows, zero past the image.
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { buffer in
         let top = buffer.baseAddress!, bottom = top + width
-        forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+        tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = gy + (image * channels + c) * h * w
           let x0 = 2 * tx0, columns = 2 * (tx1 - tx0), inside = min(columns, w - x0)
           for r in 0..<2 {
@@ -261,13 +240,13 @@ struct WinogradBackend: ConvolutionBackend {
   /// `Aᵀ M A` (+ bias), each tile's pixels inside the image.
   func transformOutput(_ m: UnsafePointer<Float>, channels: Int, first: Int, count: Int, bias: [Float]?,
                        into dst: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = tilesWide
+    let h = g.h, w = g.w, plane = channels * count, width = tiles.wide
     parallelFor(channels, cost: 40 * count) { c in
       let b = bias?[c] ?? 0
       // Aᵀ M for a run: rows s[i][j], eight rows of `width`.
       withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * width) { buffer in
         let s = buffer.baseAddress!
-        forEachTileRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+        tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let run = tx1 - tx0, at = m + c * count + k0
           for j in 0..<4 {
             let m0 = at + j * plane, m1 = at + (4 + j) * plane, m2 = at + (8 + j) * plane, m3 = at + (12 + j) * plane
@@ -296,24 +275,64 @@ struct WinogradBackend: ConvolutionBackend {
 /// tests lower it to split tile rows between chunks.
 nonisolated(unsafe) public var winogradChunkBudget = 4 << 20
 
-/// Calls `body(image, ty, tx0, tx1, k0)` for each run of tiles of one tile
-/// row within tiles `first ..< first + count` of a grid of `tilesHigh` ×
-/// `tilesWide` tiles per image: tiles tx0 ..< tx1 of row ty of `image`, the
-/// first of them at `k0` in the chunk.
-@inline(__always)
-func forEachTileRun(tilesHigh th: Int, tilesWide tw: Int, first: Int, count: Int,
-                    _ body: (Int, Int, Int, Int, Int) -> Void) {
-  var t = first
-  while t < first + count {
-    let row = t / tw, tx0 = t % tw, tx1 = min(tw, tx0 + first + count - t)
-    body(row / th, row % th, tx0, tx1, t - first)
-    t += tx1 - tx0
+/// The 2×2 tiles of a batch of `images` images of `height` × `width`
+/// pixels (the last row or column of tiles sticks out of an odd image),
+/// numbered image by image, row by row.
+struct TileGrid {
+  let images, high, wide: Int
+
+  init(images: Int, height: Int, width: Int) {
+    self.images = images; high = (height + 1) / 2; wide = (width + 1) / 2
+  }
+
+  var count: Int { images * high * wide }
+
+  /// Tiles per chunk: a chunk's transformed tiles (`floatsPerTile` each)
+  /// stay within `winogradChunkBudget` floats, unless one tile needs more.
+  func chunk(floatsPerTile: Int) -> Int {
+    max(1, min(count, winogradChunkBudget / max(1, floatsPerTile)))
+  }
+
+  /// Calls `body(image, ty, tx0, tx1, k0)` for each run of tiles of one tile
+  /// row within tiles `first ..< first + count`: tiles tx0 ..< tx1 of row ty
+  /// of `image`, the first of them at `k0` in the chunk.
+  @inline(__always)
+  func forEachRun(first: Int, count: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
+    var t = first
+    while t < first + count {
+      let row = t / wide, tx0 = t % wide, tx1 = min(wide, tx0 + first + count - t)
+      body(row / high, row % high, tx0, tx1, t - first)
+      t += tx1 - tx0
+    }
+  }
+}
+
+/// `m[ξ] = u[ξ] · v[ξ]` for ξ < `products`, each `[rows × inner]·[inner × count]`,
+/// the products spread over the threads; every entry of m is written.
+func winogradProducts(_ products: Int, rows: Int, inner: Int, count: Int,
+                      _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>) {
+  parallelProducts(products) { xi in
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(count), Int32(inner),
+                1, u + xi * rows * inner, Int32(inner), v + xi * inner * count, Int32(count),
+                0, m + xi * rows * count, Int32(count))
+  }
+}
+
+/// `du[ξ] = dm[ξ] · v[ξ]ᵀ` (or, `adding`, `du[ξ] +=`) for ξ < `products`,
+/// each `[rows × count]·[count × inner]`: the weight gradient's products.
+func winogradWeightProducts(_ products: Int, rows: Int, inner: Int, count: Int,
+                            _ dm: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                            _ du: UnsafeMutablePointer<Float>, adding: Bool) {
+  parallelProducts(products) { xi in
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(inner), Int32(count),
+                1, dm + xi * rows * count, Int32(count), v + xi * inner * count, Int32(count),
+                adding ? 1 : 0, du + xi * rows * inner, Int32(inner))
   }
 }
 
 /// Runs `body(0 ..< count)` over the threads, each product in one
 /// single-threaded sgemm call.
-func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
+private func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
 }

@@ -29,13 +29,6 @@ final class ConvolutionKernelTests: RiadTestCase {
     convolutionPlaneBudget = 16 << 20
   }
 
-  func withPolicy<R>(_ policy: ConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
-    let saved = convolutionPolicy
-    convolutionPolicy = policy
-    defer { convolutionPolicy = saved }
-    return try body()
-  }
-
   /// The output of `f(x, w)` and the gradients of `sum(y · r)` for x and w,
   /// r a fixed random tensor, under the settings in force.
   func gradients(_ x: Tensor, _ w: Tensor, _ f: (Tensor, Tensor) throws -> Tensor) throws -> (Tensor, Tensor, Tensor) {
@@ -81,10 +74,6 @@ final class ConvolutionKernelTests: RiadTestCase {
   func testFiniteDifferencesThroughKernels() throws {
     try forEachVariant {
       var rng = RandomGenerator(seed: 21)
-      func weighted(_ y: Tensor) throws -> Tensor {
-        var r = RandomGenerator(seed: UInt64(y.count))
-        return try (y * Tensor.randn(y.shape, using: &r)).sum()
-      }
       try withPolicy(.planes) {
         for (shape, out, k) in [([2, 3, 7, 6], 5, 3), ([1, 1, 5, 9], 3, 5), ([3, 2, 4, 4], 9, 1)] {
           let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
@@ -218,10 +207,6 @@ final class ConvolutionKernelTests: RiadTestCase {
       var rng = RandomGenerator(seed: 15)
       let x = Tensor.randn([1, 64, 4, 4], using: &rng), w = Tensor.randn([64, 64, 4, 4], using: &rng)
       let xt = Tensor.randn([1, 64, 2, 2], using: &rng)
-      func weighted(_ y: Tensor) throws -> Tensor {
-        var r = RandomGenerator(seed: UInt64(y.count))
-        return try (y * Tensor.randn(y.shape, using: &r)).sum()
-      }
       try withPolicy(.positions) {
         try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, nil, stride: 2, padding: 1)) }
         try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, nil, stride: 2, padding: 1)) }
@@ -236,10 +221,6 @@ final class ConvolutionKernelTests: RiadTestCase {
       var rng = RandomGenerator(seed: 12)
       let x = Tensor.randn([2, 64, 3, 4], using: &rng), w = Tensor.randn([64, 64, 3, 3], using: &rng)
       let b = Tensor.randn([64], using: &rng)
-      func weighted(_ y: Tensor) throws -> Tensor {
-        var r = RandomGenerator(seed: UInt64(y.count))
-        return try (y * Tensor.randn(y.shape, using: &r)).sum()
-      }
       try withPolicy(.positions) {
         try assertGradientMatchesFiniteDifferences(x) { try weighted(try Tensor.conv2d($0, w, b, padding: 1)) }
         try assertGradientMatchesFiniteDifferences(w) { try weighted(try Tensor.conv2d(x, $0, b, padding: 1)) }

@@ -14,13 +14,6 @@ final class WinogradConvolutionTests: RiadTestCase {
     winogradChunkBudget = 4 << 20
   }
 
-  func withPolicy<R>(_ policy: ConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
-    let saved = convolutionPolicy
-    convolutionPolicy = policy
-    defer { convolutionPolicy = saved }
-    return try body()
-  }
-
   /// y = f(x, w, b) (by default conv2d with padding 1) and the gradients of
   /// sum(y · r), r fixed.
   func run(_ x: Tensor, _ w: Tensor, _ b: Tensor,
@@ -68,10 +61,6 @@ final class WinogradConvolutionTests: RiadTestCase {
 
   func testFiniteDifferences() throws {
     var rng = RandomGenerator(seed: 31)
-    func weighted(_ y: Tensor) throws -> Tensor {
-      var r = RandomGenerator(seed: UInt64(y.count))
-      return try (y * Tensor.randn(y.shape, using: &r)).sum()
-    }
     try withPolicy(.winograd) {
       for shape in [[2, 3, 5, 6], [1, 2, 1, 3], [1, 4, 4, 4]] {
         let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([5, shape[1], 3, 3], using: &rng)
@@ -137,10 +126,6 @@ final class WinogradConvolutionTests: RiadTestCase {
 
   func testStridedFiniteDifferences() throws {
     var rng = RandomGenerator(seed: 34)
-    func weighted(_ y: Tensor) throws -> Tensor {
-      var r = RandomGenerator(seed: UInt64(y.count))
-      return try (y * Tensor.randn(y.shape, using: &r)).sum()
-    }
     try withPolicy(.winograd) {
       let x = Tensor.randn([2, 3, 6, 4], using: &rng), w = Tensor.randn([5, 3, 4, 4], using: &rng)
       let b = Tensor.randn([5], using: &rng), xt = Tensor.randn([2, 5, 3, 2], using: &rng), bt = Tensor.randn([3], using: &rng)

@@ -77,3 +77,19 @@ public func assertGradientMatchesFiniteDifferences(
                    "gradient element \(i)", file: file, line: line)
   }
 }
+
+/// `sum(y · r)` for a fixed random r of y's shape (seeded by its size): a
+/// scalar whose gradient weights every element of y differently, for
+/// finite-difference checks.
+public func weighted(_ y: Tensor) throws -> Tensor {
+  var r = RandomGenerator(seed: UInt64(y.count))
+  return try (y * Tensor.randn(y.shape, using: &r)).sum()
+}
+
+/// Runs `body` with `convolutionPolicy` set to `policy`, then restores it.
+public func withPolicy<R>(_ policy: ConvolutionPolicy, _ body: () throws -> R) rethrows -> R {
+  let saved = convolutionPolicy
+  convolutionPolicy = policy
+  defer { convolutionPolicy = saved }
+  return try body()
+}
