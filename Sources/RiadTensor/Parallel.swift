@@ -58,6 +58,8 @@ final class WorkerPool: @unchecked Sendable {
   /// The job's generation (high 32 bits) and its next unclaimed chunk (low
   /// 32 bits), in one word so that a claim can never land in the wrong job.
   private let state = Atomic<Int>(0)
+  /// The chunk index of a closed generation: beyond any job's count.
+  private let closedChunk = 0x7FFF_FFFF
   private let finished = Atomic<Int>(0)
   private let busy = Atomic<Bool>(false)
   private let sleepers = Atomic<Int>(0)
@@ -94,6 +96,11 @@ final class WorkerPool: @unchecked Sendable {
       }
       claimChunks(generation)
       while finished.load(ordering: .acquiring) < count {}
+      // Close the generation before the next job's count is stored: a
+      // worker that read this job's last state and then the next job's
+      // (larger) count would otherwise win a claim on this generation,
+      // run a chunk of the next job twice and count it finished early.
+      state.store(generation << 32 | closedChunk, ordering: .sequentiallyConsistent)
       job = nil
     }
     return true
