@@ -1,0 +1,305 @@
+/// The kernel check: riad's convolution kernels (Sources/RiadKernels)
+/// against plain loops, built for one instruction set at a time.
+///
+/// `scripts/test --kernels` compiles this file together with the kernel
+/// sources in Embedded Swift, which needs no Swift runtime or Foundation for
+/// the target: for arm64 (`aarch64-none-none-elf`, NEON lanes, linked with
+/// Debian's aarch64 C library and run under qemu-aarch64) and for x86-64
+/// with AVX-512 and with AVX2 (run natively when the processor has them).
+/// So the NEON variant, which this x86-64 machine cannot otherwise run, is
+/// checked by the same program that checks the two variants the XCTest
+/// suite also covers.
+///
+/// Every entry point of `SameConvolution` and `PositionConvolution` is
+/// called as RiadTensor calls it, on shapes that reach the edges of its
+/// contract (channel counts and tap counts that are odd, blocks of
+/// positions that are not the first, `accumulate` on and off, weight
+/// gradients with one, two and three sources left), and compared with a
+/// double-precision sum of the same terms. The tolerance is relative to the
+/// sum of the terms' magnitudes, 2e-6 per term counted (float32 rounding,
+/// any order of summation).
+@main
+struct KernelCheck {
+  static func main() {
+    print("kernel check: \(KernelSupport.isa), \(lanes) lanes per vector")
+    guard KernelSupport.isAvailable else {
+      print("kernel check: this processor cannot run \(KernelSupport.isa); nothing checked")
+      return
+    }
+    var check = Checker()
+    check.sameForward()
+    check.sameForwardRow()
+    check.sameWeightGradient()
+    check.positionForward()
+    check.positionWeightGradient()
+    print("kernel check: \(check.passed) passed, \(check.failed) failed")
+    if check.failed > 0 { exitProcess(1) }  // the script and CI read the status
+  }
+}
+
+@_extern(c, "exit")
+func exitProcess(_ status: Int32)
+
+/// Floats from a fixed linear congruential sequence, uniform in [-1, 1).
+struct Numbers {
+  var state: UInt64
+
+  mutating func next() -> Float {
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    return Float(Int64(bitPattern: state >> 40) - (1 << 23)) / Float(1 << 23)
+  }
+
+  /// `count` fresh floats in memory the caller frees.
+  mutating func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    for i in 0..<count { p[i] = next() }
+    return p
+  }
+}
+
+/// Counts checks and prints every failure.
+struct Checker {
+  var passed = 0, failed = 0
+  var numbers = Numbers(state: 20211)
+
+  /// One kernel result against its reference: `value` within
+  /// 2e-6 · terms · magnitude (+1e-6) of `exact`.
+  mutating func expect(_ value: Float, _ exact: Double, magnitude: Double, terms: Int,
+                       _ what: StaticString, _ index: Int, _ failures: inout Int) {
+    let error = abs(Double(value) - exact)
+    let allowed = 2e-6 * Double(terms) * magnitude + 1e-6
+    if !(error <= allowed) {
+      if failures < 3 {
+        print("  \(what): element \(index) is \(scaled(Double(value))), expected \(scaled(exact))")
+      }
+      failures += 1
+    }
+  }
+
+  mutating func record(_ name: String, _ failures: Int) {
+    if failures == 0 {
+      passed += 1
+      print("ok    \(name)")
+    } else {
+      failed += 1
+      print("FAIL  \(name): \(failures) elements wrong")
+    }
+  }
+
+  /// `SameConvolution.forward`: eight output rows over planes, for a 3×3 and
+  /// a 5×5 kernel on planes of width 13, the same taps for every channel and
+  /// one set of taps per channel, with and without `accumulate`.
+  mutating func sameForward() {
+    let block = sameConvolutionPositionBlock, rows = sameConvolutionChannelBlock
+    for (cin, k, perChannel, accumulate) in [(3, 3, false, false), (5, 5, false, true), (4, 3, true, true),
+                                             (1, 3, true, false), (7, 1, false, false)] {
+      let width = 13, taps = k * k
+      let q0 = block, q1 = 4 * block          // a range that does not start at 0
+      let offsetCount = perChannel ? cin * taps : taps
+      let offsets = UnsafeMutablePointer<Int>.allocate(capacity: offsetCount)
+      for i in 0..<offsetCount {
+        let t = i % taps, shift = perChannel ? (i / taps) % 3 : 0
+        offsets[i] = (t / k) * width + t % k + shift
+      }
+      let planeStride = q1 + (k + 1) * width + 3
+      let src = numbers.buffer(cin * planeStride), w = numbers.buffer(cin * taps * rows)
+      let dstStride = q1 + 5
+      let dst = numbers.buffer(rows * dstStride)
+      let before = UnsafeMutablePointer<Float>.allocate(capacity: rows * dstStride)
+      before.update(from: dst, count: rows * dstStride)
+
+      SameConvolution.forward(src: src, planeStride: planeStride, cin: cin,
+                              offsets: offsets, offsetStride: perChannel ? taps : 0, taps: taps,
+                              w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
+      var failures = 0
+      for j in 0..<rows {
+        for q in 0..<dstStride {
+          let index = j * dstStride + q
+          guard q >= q0 && q < q1 else {
+            // Outside the range nothing is written.
+            if dst[index] != before[index] { failures += 1 }
+            continue
+          }
+          var sum = accumulate ? Double(before[index]) : 0, magnitude = abs(sum)
+          for c in 0..<cin {
+            for t in 0..<taps {
+              let o = offsets[(perChannel ? c * taps : 0) + t]
+              let term = Double(w[(c * taps + t) * rows + j]) * Double(src[c * planeStride + q + o])
+              sum += term; magnitude += abs(term)
+            }
+          }
+          expect(dst[index], sum, magnitude: magnitude, terms: cin * taps + 1, "same forward", index, &failures)
+        }
+      }
+      record("SameConvolution.forward: \(cin) channels, \(k)×\(k)\(perChannel ? ", taps per channel" : "")\(accumulate ? ", accumulating" : "")", failures)
+      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+    }
+  }
+
+  /// `SameConvolution.forwardRow`: one output row, odd and even tap counts
+  /// (the kernel takes taps two at a time), weights `wStride` apart.
+  mutating func sameForwardRow() {
+    let block = sameConvolutionPositionBlock
+    for (cin, taps, wStride, accumulate) in [(3, 9, 1, false), (2, 4, 3, true), (5, 1, 2, false), (1, 25, 1, true)] {
+      let width = 11, q0 = 0, q1 = 3 * block
+      let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
+      for t in 0..<taps { offsets[t] = (t / 5) * width + t % 5 }
+      let planeStride = q1 + 6 * width
+      let src = numbers.buffer(cin * planeStride), w = numbers.buffer(cin * taps * wStride)
+      let dst = numbers.buffer(q1 + 7)
+      let before = UnsafeMutablePointer<Float>.allocate(capacity: q1 + 7)
+      before.update(from: dst, count: q1 + 7)
+
+      SameConvolution.forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, taps: taps,
+                                 w: w, wStride: wStride, dst: dst, q0: q0, q1: q1, accumulate: accumulate)
+      var failures = 0
+      for q in 0..<(q1 + 7) {
+        guard q < q1 else {
+          if dst[q] != before[q] { failures += 1 }
+          continue
+        }
+        var sum = accumulate ? Double(before[q]) : 0, magnitude = abs(sum)
+        for c in 0..<cin {
+          for t in 0..<taps {
+            let term = Double(w[(c * taps + t) * wStride]) * Double(src[c * planeStride + q + offsets[t]])
+            sum += term; magnitude += abs(term)
+          }
+        }
+        expect(dst[q], sum, magnitude: magnitude, terms: cin * taps + 1, "same forward row", q, &failures)
+      }
+      record("SameConvolution.forwardRow: \(cin) channels, \(taps) taps, weights \(wStride) apart\(accumulate ? ", accumulating" : "")", failures)
+      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+    }
+  }
+
+  /// `SameConvolution.weightGradient`: eight output channels against 1–7
+  /// shifted sources (the last group of three has one, two or three), added
+  /// into gradients that already hold values.
+  mutating func sameWeightGradient() {
+    let rows = sameConvolutionChannelBlock
+    for (count, q0, q1) in [(1, 0, 48), (2, 16, 96), (3, 0, 160), (5, 32, 64), (7, 0, 400)] {
+      let planeLength = q1 + 40, gyStride = q1 + 3, dwStride = count + 2
+      let plane = numbers.buffer(planeLength), gy = numbers.buffer(rows * gyStride)
+      let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)
+      for i in 0..<count { sources[i] = UnsafePointer(plane + (i * 5) % 37) }
+      let dw = numbers.buffer(rows * dwStride)
+      let before = UnsafeMutablePointer<Float>.allocate(capacity: rows * dwStride)
+      before.update(from: dw, count: rows * dwStride)
+
+      SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
+                                     dw: dw, dwStride: dwStride, q0: q0, q1: q1)
+      var failures = 0
+      for j in 0..<rows {
+        for i in 0..<dwStride {
+          let index = j * dwStride + i
+          guard i < count else {
+            if dw[index] != before[index] { failures += 1 }
+            continue
+          }
+          var sum = Double(before[index]), magnitude = abs(sum)
+          for q in q0..<q1 {
+            let term = Double(gy[j * gyStride + q]) * Double(sources[i][q])
+            sum += term; magnitude += abs(term)
+          }
+          expect(dw[index], sum, magnitude: magnitude, terms: q1 - q0 + 1, "same weight gradient", index, &failures)
+        }
+      }
+      record("SameConvolution.weightGradient: \(count) sources, positions \(q0)..<\(q1)", failures)
+      plane.deallocate(); gy.deallocate(); sources.deallocate(); dw.deallocate(); before.deallocate()
+    }
+  }
+
+  /// `PositionConvolution.forward`: six listed positions at a time × 64
+  /// output channels, position-major input, positions out of order.
+  mutating func positionForward() {
+    let channels = positionConvolutionChannelBlock
+    for (cin, taps, count) in [(3, 9, 6), (17, 4, 12), (64, 1, 18), (1, 9, 6)] {
+      let pixels = 40
+      let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
+      for t in 0..<taps { offsets[t] = (t / 3) * 7 + t % 3 }
+      let positions = UnsafeMutablePointer<Int>.allocate(capacity: count)
+      for p in 0..<count { positions[p] = (p * 11) % 23 }
+      let src = numbers.buffer((pixels + 2 * 7 + 3) * cin), w = numbers.buffer(taps * cin * channels)
+      let dstStride = channels + 3
+      let dst = numbers.buffer(count * dstStride)
+      let before = UnsafeMutablePointer<Float>.allocate(capacity: count * dstStride)
+      before.update(from: dst, count: count * dstStride)
+
+      PositionConvolution.forward(src: src, cin: cin, offsets: offsets, taps: taps,
+                                  positions: positions, count: count, w: w, dst: dst, dstStride: dstStride)
+      var failures = 0
+      for p in 0..<count {
+        for j in 0..<dstStride {
+          let index = p * dstStride + j
+          guard j < channels else {
+            if dst[index] != before[index] { failures += 1 }
+            continue
+          }
+          var sum = 0.0, magnitude = 0.0
+          for t in 0..<taps {
+            for c in 0..<cin {
+              let term = Double(w[(t * cin + c) * channels + j]) * Double(src[(positions[p] + offsets[t]) * cin + c])
+              sum += term; magnitude += abs(term)
+            }
+          }
+          expect(dst[index], sum, magnitude: magnitude, terms: taps * cin, "position forward", index, &failures)
+        }
+      }
+      record("PositionConvolution.forward: \(cin) channels, \(taps) taps, \(count) positions", failures)
+      offsets.deallocate(); positions.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+    }
+  }
+
+  /// `PositionConvolution.weightGradient`: six input channels from `c0` ×
+  /// 64 output channels at one tap, added into gradients that hold values.
+  mutating func positionWeightGradient() {
+    let channels = positionConvolutionChannelBlock
+    for (cin, c0, offset, count) in [(6, 0, 0, 1), (13, 6, 8, 30), (20, 12, 3, 7), (13, 12, 2, 9)] {
+      let positions = UnsafeMutablePointer<Int>.allocate(capacity: count)
+      for p in 0..<count { positions[p] = (p * 7) % 31 }
+      let src = numbers.buffer((31 + offset) * cin + 6)
+      let gyStride = channels + 1
+      let gy = numbers.buffer(count * gyStride)
+      let dwStride = channels + 2
+      let dw = numbers.buffer(6 * dwStride)
+      let before = UnsafeMutablePointer<Float>.allocate(capacity: 6 * dwStride)
+      before.update(from: dw, count: 6 * dwStride)
+
+      PositionConvolution.weightGradient(src: src, cin: cin, c0: c0, offset: offset, positions: positions, count: count,
+                                         gy: gy, gyStride: gyStride, dw: dw, dwStride: dwStride)
+      var failures = 0
+      for i in 0..<6 {
+        for j in 0..<dwStride {
+          let index = i * dwStride + j
+          guard j < channels else {
+            if dw[index] != before[index] { failures += 1 }
+            continue
+          }
+          var sum = Double(before[index]), magnitude = abs(sum)
+          for p in 0..<count {
+            let term = Double(src[(positions[p] + offset) * cin + c0 + i]) * Double(gy[p * gyStride + j])
+            sum += term; magnitude += abs(term)
+          }
+          expect(dw[index], sum, magnitude: magnitude, terms: count + 1, "position weight gradient", index, &failures)
+        }
+      }
+      record("PositionConvolution.weightGradient: channels \(c0)..<\(c0 + 6) from \(cin), \(count) positions", failures)
+      positions.deallocate(); src.deallocate(); gy.deallocate(); dw.deallocate(); before.deallocate()
+    }
+  }
+}
+
+/// `x` as text with six significant digits (Embedded Swift prints integers
+/// and strings only): "-1.23456e-3".
+func scaled(_ x: Double) -> String {
+  if x == 0 { return "0" }
+  if !x.isFinite { return x.isNaN ? "nan" : (x < 0 ? "-inf" : "inf") }
+  var m = abs(x), e = 0
+  while m >= 10 { m /= 10; e += 1 }
+  while m < 1 { m *= 10; e -= 1 }
+  let digits = Int((m * 100_000).rounded())
+  let whole = digits / 100_000, fraction = digits % 100_000
+  var tail = "\(fraction)"
+  while tail.utf8.count < 5 { tail = "0" + tail }
+  return (x < 0 ? "-" : "") + "\(whole).\(tail)e\(e)"
+}
