@@ -30,9 +30,12 @@ public enum ConvolutionPolicy: Sendable {
   /// The position-major kernels wherever the geometry and channel counts
   /// allow, the plane kernels elsewhere.
   case positions
-  /// Winograd's F(2×2, 3×3) for every 3×3 same convolution, the automatic
-  /// choice elsewhere.
+  /// Winograd's F(2×2, 3×3) for every 3×3 same convolution and F(2×2, 2×2)
+  /// for every 4×4 stride-2 one and its transpose, the automatic choice
+  /// elsewhere.
   case winograd
+  /// As `winograd`, with F(4×4, 3×3) for the 3×3 same convolutions.
+  case winograd4
 }
 
 /// The policy in force; tests switch it to compare the paths.
@@ -49,7 +52,7 @@ public var convolutionKernelsAvailable: Bool { kernelVariant != nil }
 /// every element of y, and `backward` writes every element of gx and adds
 /// into gw (which the caller zeroes).
 protocol ConvolutionBackend {
-  /// What `riad bench --layers` prints: "im2col", "planes", "phases", "positions", "winograd".
+  /// What `riad bench --layers` prints: "im2col", "planes", "phases", "positions", "winograd", "winograd4".
   var name: String { get }
   /// y `[n][o][ho][wo]` = conv(x `[n][c][h][w]`, w `[o][c][kh][kw]`) + bias.
   func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>)
@@ -116,7 +119,8 @@ struct PhaseBackend: TransposedConvolutionBackend {
 func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any ConvolutionBackend {
   let im2col = Im2colBackend(g: g, n: n, o: o)
   guard convolutionPolicy != .im2col else { return im2col }
-  if let winograd = WinogradBackend(g, n: n, out: o),
+  if convolutionPolicy == .winograd4, let winograd = WinogradBackend(g, n: n, out: o, tile: .four) { return winograd }
+  if let winograd = WinogradBackend(g, n: n, out: o, tile: .two),
      convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) {
     return winograd
   }
@@ -155,7 +159,8 @@ func transposedConvolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any 
 /// its transpose) when asked, or when the automatic policy finds it pays.
 private func stridedWinograd(_ g: ConvGeometry, n: Int, out o: Int) -> StridedWinogradBackend? {
   guard let winograd = StridedWinogradBackend(g, n: n, out: o),
-        convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) else { return nil }
+        convolutionPolicy == .winograd || convolutionPolicy == .winograd4
+          || (convolutionPolicy == .automatic && winograd.pays) else { return nil }
   return winograd
 }
 

@@ -59,7 +59,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   }
 
   /// 2×2 tiles of the coarse grid.
-  var tiles: TileGrid { TileGrid(images: n, height: g.ho, width: g.wo) }
+  var tiles: TileGrid { TileGrid(images: n, height: g.ho, width: g.wo, side: 2) }
 
   // MARK: The four entry points
 
@@ -94,14 +94,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
       let phase = k / c, ch = k % c
       return w[((oc * c + ch) * 4 + tap(phase >> 1, a)) * 4 + tap(phase & 1, b)]
     }
-    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (inner + o))
+    let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: o, inner: inner)
     withScratch(9 * (inner + o) * chunk) { scratch in
       let v = scratch, m = scratch + 9 * inner * chunk
       u.withUnsafeBufferPointer { pu in
         for t0 in stride(from: 0, to: tiles.count, by: chunk) {
           let count = min(chunk, tiles.count - t0)
           transformPhases(x, first: t0, count: count, into: v)
-          winogradProducts(9, rows: o, inner: inner, count: count, pu.baseAddress!, v, m)
+          winogradProducts(9, rows: o, inner: inner, count: count, pu.baseAddress!, o * inner, v, inner * count, m, o * count)
           transformOutput(m, channels: o, first: t0, count: count, bias: bias) { image, ch, i, j in
             y + ((image * o + ch) * g.ho + i) * g.wo + j
           }
@@ -115,7 +115,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// y is written whole.
   func transposed(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let c = g.c
-    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (o + c))
+    let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: c, inner: o)
     withScratch(9 * (o + c) * chunk) { scratch in
       let v = scratch, m = scratch + 9 * o * chunk
       for phase in 0..<4 {
@@ -128,7 +128,7 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
           for t0 in stride(from: 0, to: tiles.count, by: chunk) {
             let count = min(chunk, tiles.count - t0)
             transformCoarse(x, channels: o, first: t0, count: count, shift: (pr - 1, pc - 1), into: v)
-            winogradProducts(9, rows: c, inner: o, count: count, pu.baseAddress!, v, m)
+            winogradProducts(9, rows: c, inner: o, count: count, pu.baseAddress!, c * o, v, o * count, m, c * count)
             transformOutput(m, channels: c, first: t0, count: count, bias: bias) { image, ch, i, j in
               y + ((image * c + ch) * g.h + 2 * i + pr) * g.w + 2 * j + pc
             }
@@ -143,14 +143,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// chunk's products (beta 0) and added to by the rest.
   func weightGradient(fine: UnsafePointer<Float>, coarse: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
     let c = g.c, inner = 4 * c
-    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 9 * (inner + o))
+    let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: o, inner: inner)
     withScratch(9 * o * inner + 9 * (inner + o) * chunk) { scratch in
       let du = scratch, v = du + 9 * o * inner, dm = v + 9 * inner * chunk
       for t0 in stride(from: 0, to: tiles.count, by: chunk) {
         let count = min(chunk, tiles.count - t0)
         transformPhases(fine, first: t0, count: count, into: v)
         transformGradient(coarse, first: t0, count: count, into: dm)
-        winogradWeightProducts(9, rows: o, inner: inner, count: count, dm, v, du, adding: t0 > 0)
+        winogradWeightProducts(9, rows: o, inner: inner, count: count, dm, o * count, v, inner * count, du, o * inner, adding: t0 > 0)
       }
       // Gᵀ D G for each (o, phase, c): rows D0 + D1, D1 + D2, then the same on columns.
       let pairs = o * inner

@@ -1,181 +1,214 @@
 import CBLAS
 
-/// Same 3×3 convolutions by Winograd's minimal filtering F(2×2, 3×3)
+/// Same 3×3 convolutions by Winograd's minimal filtering F(m×m, 3×3)
 /// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
-/// CVPR 2016).
+/// CVPR 2016), with output tiles of m = 2 or 4 pixels a side.
 ///
-/// The output is cut into 2×2 tiles; tile t reads the 4×4 input patch d_t
-/// that starts one pixel above and left of it. With the transforms
-///
-///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
-///     G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
-///     Aᵀ = [1 1 1 0; 0 1 −1 −1]
-///
-/// a tile of output channel o is `Aᵀ [Σ_c U[o][c] ⊙ V_t[c]] A` with
-/// `U = G g Gᵀ` (the 3×3 kernel g of (o, c) as a 4×4 matrix) and
-/// `V_t = Bᵀ d_t B`. For each of the 16 entries ξ of those 4×4 matrices the
-/// sum over channels is one matrix product, `M[ξ] = U[ξ] · V[ξ]`
-/// (`[O×C]·[C×tiles]`), so the whole layer is 16 sgemm calls between cheap
-/// transforms: 16 multiplies per 4 outputs and input channel where the
-/// direct convolution needs 36, at the price of one extra pass over memory
-/// each way. It needs none of riad's kernels, so it serves every processor.
+/// The output is cut into m×m tiles; tile t reads the α×α input patch d_t
+/// (α = m + 2) that starts one pixel above and left of it. A tile of output
+/// channel o is `Aᵀ [Σ_c U[o][c] ⊙ V_t[c]] A` with `U = G g Gᵀ` (the 3×3
+/// kernel g of (o, c) as an α×α matrix) and `V_t = Bᵀ d_t B`. For each of
+/// the α² entries ξ of those matrices the sum over channels is one matrix
+/// product, `M[ξ] = U[ξ] · V[ξ]` (`[O×C]·[C×tiles]`), so the whole layer is
+/// α² sgemm calls between cheap transforms: 16 multiplies per 4 outputs and
+/// input channel for F(2×2, 3×3), 36 per 16 for F(4×4, 3×3), where the
+/// direct convolution needs 9 per output. The transforms (`WinogradF2`,
+/// `WinogradF4`) are one-dimensional, applied along both axes of a tile.
+/// It needs none of riad's kernels, so it serves every processor.
 ///
 /// Backward: the input gradient is the same algorithm on the output
 /// gradient with the kernel flipped in space and transposed in channels.
 /// The weight gradient is the adjoint of the forward product: with
-/// `dM_t = A dy_t Aᵀ` (each 2×2 output-gradient tile as a 4×4 matrix),
-/// `dU[ξ] = Σ_t dM_t[ξ] · V_t[ξ]ᵀ` (16 more products) and `dg = Gᵀ dU G`.
+/// `dM_t = A dy_t Aᵀ` (each m×m output-gradient tile as an α×α matrix),
+/// `dU[ξ] = Σ_t dM_t[ξ] · V_t[ξ]ᵀ` (α² more products) and `dg = Gᵀ dU G`.
 ///
-/// Rounding: the transforms add at most four terms with weights ±1 or ±½,
-/// so the results differ from the direct sum by a few units in the last
-/// place of its largest terms (tests hold them to im2col within 1e-5 of the
-/// output's scale).
+/// Rounding: F(2×2, 3×3)'s transforms add at most four terms with weights
+/// ±1 or ±½, so its results differ from the direct sum by a few units in
+/// the last place of its largest terms. F(4×4, 3×3)'s weights reach 8 in
+/// Aᵀ and 5 in Bᵀ, which multiplies those differences by about ten (still
+/// about 1e-6 of the output's scale in float32); the tests hold both to
+/// im2col.
 struct WinogradBackend: ConvolutionBackend {
+  /// The output tile's side.
+  enum Tile { case two, four }
+  let tile: Tile
   let g: ConvGeometry
   let n: Int, o: Int
-  var name: String { "winograd" }
+  var name: String { tile == .two ? "winograd" : "winograd4" }
 
-  init?(_ g: ConvGeometry, n: Int, out o: Int) {
+  init?(_ g: ConvGeometry, n: Int, out o: Int, tile: Tile) {
     guard g.kh == 3, g.kw == 3, g.stride == 1, g.pad == 1 else { return nil }
-    self.g = g; self.n = n; self.o = o
+    self.g = g; self.n = n; self.o = o; self.tile = tile
   }
 
-  /// Where the automatic policy takes it: 64 channels or more in and out
-  /// (fewer make the 16 products too thin for sgemm, and the transforms,
-  /// which cost the same per channel, outweigh the multiplies saved), at
-  /// least 128 tiles in the batch, and for 64 → 64 channels only images
-  /// up to 32² (larger ones lose in backward, whose 64 × 64 weight-gradient
-  /// products are thin). Measured on the U-Net's layers
+  /// Where the automatic policy takes F(2×2, 3×3): 64 channels or more in
+  /// and out (fewer make the 16 products too thin for sgemm, and the
+  /// transforms, which cost the same per channel, outweigh the multiplies
+  /// saved), at least 128 tiles in the batch, and for 64 → 64 channels only
+  /// images up to 32² (larger ones lose in backward, whose 64 × 64
+  /// weight-gradient products are thin). Measured on the U-Net's layers
   /// (docs/performance.md "What Winograd gives"): 10–80 % over riad's
   /// kernels there, and slower with 16–32 channels or a batch of 4² images.
   var pays: Bool {
     min(g.c, o) >= 64 && tiles.count >= 128 && (g.c + o >= 192 || g.h * g.w <= 32 * 32)
   }
 
-  /// 2×2 tiles of the output (the same size as the input).
-  var tiles: TileGrid { TileGrid(images: n, height: g.h, width: g.w) }
+  /// The output's tiles (the output is the size of the input).
+  var tiles: TileGrid { TileGrid(images: n, height: g.h, width: g.w, side: tile == .two ? 2 : 4) }
 
   func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
-    let u = transformedKernels(w, out: o, in: g.c, flipped: false)
-    convolve(x, channels: g.c, u, out: o, bias: bias, y)
+    switch tile {
+    case .two: forward(WinogradF2.self, x, w, bias: bias, y)
+    case .four: forward(WinogradF4.self, x, w, bias: bias, y)
+    }
   }
 
   func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
                 gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
-    if let gx {
-      let u = transformedKernels(w, out: o, in: g.c, flipped: true)
-      convolve(gy, channels: o, u, out: g.c, bias: nil, gx)
+    switch tile {
+    case .two: backward(WinogradF2.self, x, w, gy, gx: gx, gw: gw)
+    case .four: backward(WinogradF4.self, x, w, gy, gx: gx, gw: gw)
     }
-    if let gw { weightGradient(x, gy, gw) }
+  }
+
+  // MARK: One algorithm, specialized per tile
+
+  private func forward<T: WinogradTransform>(_ t: T.Type, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                             bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
+    let u = transformedKernels(t, w, flipped: false)
+    convolve(t, x, channels: g.c, u, transposed: false, out: o, bias: bias, y)
+  }
+
+  private func backward<T: WinogradTransform>(_ t: T.Type, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                              _ gy: UnsafePointer<Float>,
+                                              gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
+    if let gx {
+      let u = transformedKernels(t, w, flipped: true)
+      convolve(t, gy, channels: o, u, transposed: true, out: g.c, bias: nil, gx)
+    }
+    if let gw { weightGradient(t, x, gy, gw) }
   }
 
   /// `dst[n][cout][h][w] = Aᵀ[Σ_c U ⊙ V]A` (+ bias) from `src[n][cin][h][w]`
-  /// and kernels `u[16][cout][cin]`.
-  func convolve(_ src: UnsafePointer<Float>, channels cin: Int, _ u: [Float], out cout: Int, bias: [Float]?,
-                _ dst: UnsafeMutablePointer<Float>) {
-    let tiles = tiles, chunk = tiles.chunk(floatsPerTile: 16 * (cin + cout))
+  /// and the kernels `u` of `transformedKernels`: for each ξ a `[cout × cin]`
+  /// matrix, or (`transposed`) a `[cin × cout]` one used transposed.
+  private func convolve<T: WinogradTransform>(_ t: T.Type, _ src: UnsafePointer<Float>, channels cin: Int, _ u: [Float],
+                                              transposed: Bool, out cout: Int, bias: [Float]?,
+                                              _ dst: UnsafeMutablePointer<Float>) {
+    let xis = T.alpha * T.alpha, tiles = tiles, chunk = tiles.chunk(entries: xis, rows: cout, inner: cin)
+    let us = streamStride(cin * cout), vs = streamStride(cin * chunk), ms = streamStride(cout * chunk)
     // V and M are written whole for each chunk (by the input transform and
-    // by sgemm with beta 0) before they are read; every output pixel lies in
-    // exactly one tile, and every tile in one chunk, so dst is written whole.
-    withScratch(16 * (cin + cout) * chunk) { scratch in
-      let v = scratch, m = scratch + 16 * cin * chunk
+    // by sgemm with beta 0) before they are read (the padding between their
+    // streams never is); every output pixel lies in exactly one tile, and
+    // every tile in one chunk, so dst is written whole.
+    withScratch(xis * (vs + ms)) { scratch in
+      let v = scratch, m = scratch + xis * vs
       u.withUnsafeBufferPointer { pu in
         for t0 in stride(from: 0, to: tiles.count, by: chunk) {
           let count = min(chunk, tiles.count - t0)
-          transformInput(src, channels: cin, first: t0, count: count, into: v)
-          winogradProducts(16, rows: cout, inner: cin, count: count, pu.baseAddress!, v, m)
-          transformOutput(m, channels: cout, first: t0, count: count, bias: bias, into: dst)
+          transformInput(t, src, channels: cin, first: t0, count: count, into: v, stride: vs)
+          winogradProducts(xis, rows: cout, inner: cin, count: count, pu.baseAddress!, us, transposed: transposed,
+                           v, vs, m, ms)
+          transformOutput(t, m, stride: ms, channels: cout, first: t0, count: count, bias: bias, into: dst)
         }
       }
     }
   }
 
   /// `gw[o][c] += Gᵀ (Σ_t dM_t ⊙ V_t) G` over every tile.
-  func weightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
-    let c = g.c, tiles = tiles, chunk = tiles.chunk(floatsPerTile: 16 * (c + o))
+  private func weightGradient<T: WinogradTransform>(_ t: T.Type, _ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                                                    _ gw: UnsafeMutablePointer<Float>) {
+    let xis = T.alpha * T.alpha, c = g.c, pairs = o * c, tiles = tiles, chunk = tiles.chunk(entries: xis, rows: o, inner: c)
+    let us = streamStride(pairs), vs = streamStride(c * chunk), ms = streamStride(o * chunk)
     // dU is written by the first chunk's products (beta 0) and added to by
-    // the rest; V and dM are written whole per chunk before they are read.
-    withScratch(16 * o * c + 16 * (c + o) * chunk) { scratch in
-      let du = scratch, v = du + 16 * o * c, dm = v + 16 * c * chunk
+    // the rest; V and dM are written whole per chunk before they are read
+    // (the padding between streams never is).
+    withScratch(xis * (us + vs + ms)) { scratch in
+      let du = scratch, v = du + xis * us, dm = v + xis * vs
       for t0 in stride(from: 0, to: tiles.count, by: chunk) {
         let count = min(chunk, tiles.count - t0)
-        transformInput(x, channels: c, first: t0, count: count, into: v)
-        transformGradient(gy, channels: o, first: t0, count: count, into: dm)
-        winogradWeightProducts(16, rows: o, inner: c, count: count, dm, v, du, adding: t0 > 0)
+        transformInput(t, x, channels: c, first: t0, count: count, into: v, stride: vs)
+        transformGradient(t, gy, channels: o, first: t0, count: count, into: dm, stride: ms)
+        winogradWeightProducts(xis, rows: o, inner: c, count: count, dm, ms, v, vs, du, us, adding: t0 > 0)
       }
-      // gw[o][c][3×3] += Gᵀ dU G.
-      let pairs = o * c
-      parallelFor(o, cost: 64 * c) { oc in
-        for ch in 0..<c {
-          let pair = oc * c + ch
-          var d = InlineArray<16, Float>(repeating: 0)
-          for xi in 0..<16 { d[xi] = du[xi * pairs + pair] }
-          // Gᵀ D: three rows of four.
-          var r = InlineArray<12, Float>(repeating: 0)
-          for b in 0..<4 {
-            let half = 0.5 * (d[4 + b] + d[8 + b]), diff = 0.5 * (d[4 + b] - d[8 + b])
-            r[b] = d[b] + half; r[4 + b] = diff; r[8 + b] = half + d[12 + b]
-          }
-          let out = gw + pair * 9
-          for a in 0..<3 {
-            let p = r[4 * a], q = r[4 * a + 1], s = r[4 * a + 2], t = r[4 * a + 3]
-            out[3 * a] += p + 0.5 * (q + s)
-            out[3 * a + 1] += 0.5 * (q - s)
-            out[3 * a + 2] += 0.5 * (q + s) + t
-          }
+      // gw[pair][tap] += Σ_ξ dU[ξ][pair] · K[ξ][tap] (Gᵀ dU G, the adjoint
+      // of the kernel transform): one product [pairs × α²]·[α² × 9], its
+      // rows split among the threads.
+      let k = kernelMatrix(t, reversed: false)
+      k.withUnsafeBufferPointer { pk in
+        let parts = min(workerThreads, max(1, pairs / 256))
+        parallelProducts(parts) { part in
+          let lo = pairs * part / parts, hi = pairs * (part + 1) / parts
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(hi - lo), 9, Int32(xis),
+                      1, du + lo, Int32(us), pk.baseAddress!, 9, 1, gw + lo * 9, 9)
         }
       }
     }
   }
 
-  /// `u[ξ][r][i] = (G k Gᵀ)[ξ]` for every output row r and inner channel i,
-  /// with k the 3×3 kernel `w[r][i]`, or (`flipped`) `w[i][r]` turned by
-  /// 180°: the input gradient's kernel. Every entry is written.
-  func transformedKernels(_ w: UnsafePointer<Float>, out o: Int, in c: Int, flipped: Bool) -> [Float] {
-    let rows = flipped ? c : o, inner = flipped ? o : c, pairs = rows * inner
-    return makeFloats(16 * pairs) { buffer in
+  /// The kernels as α² streams of `streamStride(o · c)` floats:
+  /// `u[ξ][r·c + i] = (G k Gᵀ)[ξ]` for the 3×3 kernel k = `w[r][i]`, or
+  /// (`flipped`, the input gradient's kernels) that kernel turned by 180°,
+  /// which `convolve` then uses transposed. One product
+  /// `[α² × 9]·[9 × o·c]` with the matrix of `kernelMatrix`. Every entry of
+  /// every stream is written; the padding after each is zeroed.
+  private func transformedKernels<T: WinogradTransform>(_ t: T.Type, _ w: UnsafePointer<Float>, flipped: Bool) -> [Float] {
+    let xis = T.alpha * T.alpha, pairs = o * g.c, us = streamStride(pairs)
+    let k = kernelMatrix(t, reversed: flipped)
+    return makeFloats(xis * us) { buffer in
       let u = buffer.baseAddress!
-      parallelFor(rows, cost: 64 * inner) { r in
-        for i in 0..<inner {
-          let k = flipped ? w + (i * c + r) * 9 : w + (r * c + i) * 9
-          var kk = InlineArray<9, Float>(repeating: 0)
-          for t in 0..<9 { kk[t] = flipped ? k[8 - t] : k[t] }
-          // G k: four rows of three.
-          var gk = InlineArray<12, Float>(repeating: 0)
-          for j in 0..<3 {
-            let a = kk[j], b = kk[3 + j], e = kk[6 + j]
-            gk[j] = a; gk[3 + j] = 0.5 * (a + b + e); gk[6 + j] = 0.5 * (a - b + e); gk[9 + j] = e
-          }
-          let pair = r * inner + i
-          for a in 0..<4 {
-            let p = gk[3 * a], q = gk[3 * a + 1], s = gk[3 * a + 2]
-            u[(4 * a) * pairs + pair] = p
-            u[(4 * a + 1) * pairs + pair] = 0.5 * (p + q + s)
-            u[(4 * a + 2) * pairs + pair] = 0.5 * (p - q + s)
-            u[(4 * a + 3) * pairs + pair] = s
-          }
-        }
+      for xi in 0..<xis { (u + xi * us + pairs).update(repeating: 0, count: us - pairs) }
+      k.withUnsafeBufferPointer { pk in
+        sgemm(false, true, xis, pairs, 9, 1, pk.baseAddress!, 9, w, 9, 0, u, us)
       }
     }
   }
 
-  /// `v[ξ][c][t − first] = (Bᵀ d_t B)[ξ]` for tiles `first ..< first + count`
-  /// of `src[n][channels][h][w]` (zeros outside the image). Every entry of
-  /// the chunk's `16 · channels · count` floats is written: each run of
-  /// tiles writes its `tx1 − tx0` entries of all 16 streams.
-  func transformInput(_ src: UnsafePointer<Float>, channels: Int, first: Int, count: Int,
-                      into v: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = 2 * tiles.wide + 4
-    parallelFor(channels, cost: 40 * count) { c in
-      // Four patch rows, copied with their zero padding, turned into the
-      // rows of Bᵀ d in place; every column the run reads is written.
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * width) { buffer in
+  /// The kernel transform as a matrix: `K[ξ][tap]` with ξ = p·α + q and
+  /// tap = 3a + b is `G[p][a] · G[q][b]`, so that `G k Gᵀ` is `K · k` for a
+  /// kernel k as 9 taps (or, `reversed`, as its taps in reverse order: the
+  /// kernel turned by 180°). G's columns come from `T.kernel` applied to
+  /// unit taps. Its transpose maps dU back to the kernel's gradient.
+  private func kernelMatrix<T: WinogradTransform>(_ t: T.Type, reversed: Bool) -> [Float] {
+    let a = T.alpha
+    var columns = [Float](repeating: 0, count: 3 * a)  // columns[j·α + p] = G[p][j]
+    columns.withUnsafeMutableBufferPointer { c in
+      for j in 0..<3 {
+        var unit: [Float] = [0, 0, 0]
+        unit[j] = 1
+        unit.withUnsafeBufferPointer { T.kernel($0.baseAddress!, 1, c.baseAddress! + j * a, 1) }
+      }
+    }
+    var k = [Float](repeating: 0, count: a * a * 9)
+    for p in 0..<a {
+      for q in 0..<a {
+        for tap in 0..<9 {
+          let (i, j) = reversed ? ((8 - tap) / 3, (8 - tap) % 3) : (tap / 3, tap % 3)
+          k[(p * a + q) * 9 + tap] = columns[i * a + p] * columns[j * a + q]
+        }
+      }
+    }
+    return k
+  }
+
+  /// `v[ξ·plane + c·count + t − first] = (Bᵀ d_t B)[ξ]` for tiles
+  /// `first ..< first + count` of `src[n][channels][h][w]` (zeros outside
+  /// the image). Every entry of the α² streams' `channels · count` floats is
+  /// written: each run of tiles writes its `tx1 − tx0` entries of all of them.
+  private func transformInput<T: WinogradTransform>(_ t: T.Type, _ src: UnsafePointer<Float>, channels: Int,
+                                                    first: Int, count: Int,
+                                                    into v: UnsafeMutablePointer<Float>, stride plane: Int) {
+    let m = T.m, a = T.alpha, h = g.h, w = g.w, width = m * tiles.wide + 2
+    parallelFor(channels, cost: 10 * a * a * count) { c in
+      // α patch rows, copied with their zero padding, turned into the rows
+      // of Bᵀ d in place; every column the run reads is written.
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: a * width) { buffer in
         let e = buffer.baseAddress!
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = src + (image * channels + c) * h * w
-          let x0 = 2 * tx0 - 1, columns = 2 * (tx1 - tx0) + 2
-          for r in 0..<4 {
-            let y = 2 * ty - 1 + r, row = e + r * width
+          let x0 = m * tx0 - 1, columns = m * (tx1 - tx0) + 2
+          for r in 0..<a {
+            let y = m * ty - 1 + r, row = e + r * width
             guard y >= 0 && y < h else { row.update(repeating: 0, count: columns); continue }
             let line = base + y * w
             let lo = max(0, -x0), hi = min(columns, w - x0)
@@ -183,87 +216,78 @@ struct WinogradBackend: ConvolutionBackend {
             if hi > lo { (row + lo).update(from: line + x0 + lo, count: hi - lo) }
             if hi < columns { (row + max(hi, lo)).update(repeating: 0, count: columns - max(hi, lo)) }
           }
-          let d0 = e, d1 = e + width, d2 = e + 2 * width, d3 = e + 3 * width
-          for x in 0..<columns {
-            let a = d0[x], b = d1[x], p = d2[x], q = d3[x]
-            d0[x] = a - p; d1[x] = b + p; d2[x] = p - b; d3[x] = b - q
-          }
-          let run = tx1 - tx0
-          for a in 0..<4 {
-            let row = e + a * width
-            let out0 = v + (4 * a) * plane + c * count + k0, out1 = out0 + plane, out2 = out1 + plane, out3 = out2 + plane
-            for k in 0..<run {
-              let p = row[2 * k], q = row[2 * k + 1], s = row[2 * k + 2], z = row[2 * k + 3]
-              out0[k] = p - s; out1[k] = q + s; out2[k] = s - q; out3[k] = q - z
-            }
+          for x in 0..<columns { T.input(e + x, width, e + x, width) }
+          for i in 0..<a {
+            let row = e + i * width, out = v + (a * i) * plane + c * count + k0
+            for k in 0..<(tx1 - tx0) { T.input(row + m * k, 1, out + k, plane) }
           }
         }
       }
     }
   }
 
-  /// `dm[ξ][o][t − first] = (A dy_t Aᵀ)[ξ]` for tiles `first ..< first + count`
-  /// of the output gradient `gy[n][channels][h][w]` (pixels past the image's
-  /// edge count as zero). Every entry of the chunk is written, run by run.
-  func transformGradient(_ gy: UnsafePointer<Float>, channels: Int, first: Int, count: Int,
-                         into dm: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = 2 * tiles.wide
-    parallelFor(channels, cost: 40 * count) { c in
-      // The tile row's two gradient rows, zero past the image.
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * width) { buffer in
-        let top = buffer.baseAddress!, bottom = top + width
+  /// `dm[ξ·plane + o·count + t − first] = (A dy_t Aᵀ)[ξ]` for tiles
+  /// `first ..< first + count` of the output gradient `gy[n][channels][h][w]`
+  /// (pixels past the image's edge count as zero). Every entry of the α²
+  /// streams' `channels · count` floats is written, run by run.
+  private func transformGradient<T: WinogradTransform>(_ t: T.Type, _ gy: UnsafePointer<Float>, channels: Int,
+                                                       first: Int, count: Int,
+                                                       into dm: UnsafeMutablePointer<Float>, stride plane: Int) {
+    let m = T.m, a = T.alpha, h = g.h, w = g.w, width = m * tiles.wide
+    parallelFor(channels, cost: 10 * a * a * count) { c in
+      // The tile row's m gradient rows (zero past the image), then A dy in α rows.
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: (m + a) * width) { buffer in
+        let rows = buffer.baseAddress!, e = rows + m * width
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = gy + (image * channels + c) * h * w
-          let x0 = 2 * tx0, columns = 2 * (tx1 - tx0), inside = min(columns, w - x0)
-          for r in 0..<2 {
-            let y = 2 * ty + r, row = r == 0 ? top : bottom
+          let x0 = m * tx0, columns = m * (tx1 - tx0), inside = min(columns, w - x0)
+          for r in 0..<m {
+            let y = m * ty + r, row = rows + r * width
             guard y < h else { row.update(repeating: 0, count: columns); continue }
             row.update(from: base + y * w + x0, count: inside)
             if inside < columns { (row + inside).update(repeating: 0, count: columns - inside) }
           }
-          let out = dm + c * count + k0
-          for k in 0..<(tx1 - tx0) {
-            let a = top[2 * k], b = top[2 * k + 1], p = bottom[2 * k], q = bottom[2 * k + 1]
-            // A dy: rows (a, b), (a+p, b+q), (a−p, b−q), (−p, −q); each row (r, s) times Aᵀ: r, r+s, r−s, −s.
-            let rows: InlineArray<8, Float> = [a, b, a + p, b + q, a - p, b - q, -p, -q]
-            for i in 0..<4 {
-              let r = rows[2 * i], s = rows[2 * i + 1], at = out + 4 * i * plane + k
-              at[0] = r; at[plane] = r + s; at[2 * plane] = r - s; at[3 * plane] = -s
-            }
+          for x in 0..<columns { T.gradient(rows + x, width, e + x, width) }
+          for i in 0..<a {
+            let row = e + i * width, out = dm + (a * i) * plane + c * count + k0
+            for k in 0..<(tx1 - tx0) { T.gradient(row + m * k, 1, out + k, plane) }
           }
         }
       }
     }
   }
 
-  /// `dst` pixels of tiles `first ..< first + count` from `m[ξ][o][t − first]`:
-  /// `Aᵀ M A` (+ bias), each tile's pixels inside the image.
-  func transformOutput(_ m: UnsafePointer<Float>, channels: Int, first: Int, count: Int, bias: [Float]?,
-                       into dst: UnsafeMutablePointer<Float>) {
-    let h = g.h, w = g.w, plane = channels * count, width = tiles.wide
-    parallelFor(channels, cost: 40 * count) { c in
+  /// `dst` pixels of tiles `first ..< first + count` from
+  /// `mm[ξ·plane + o·count + t − first]`: `Aᵀ M A` (+ bias), each tile's
+  /// pixels inside the image.
+  private func transformOutput<T: WinogradTransform>(_ t: T.Type, _ mm: UnsafePointer<Float>, stride plane: Int,
+                                                     channels: Int, first: Int, count: Int, bias: [Float]?,
+                                                     into dst: UnsafeMutablePointer<Float>) {
+    let m = T.m, a = T.alpha, h = g.h, w = g.w, width = tiles.wide
+    parallelFor(channels, cost: 10 * a * a * count) { c in
       let b = bias?[c] ?? 0
-      // Aᵀ M for a run: rows s[i][j], eight rows of `width`.
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * width) { buffer in
-        let s = buffer.baseAddress!
+      // Aᵀ M for a run: m × α rows of `width` (row i, column j at
+      // (i·α + j)·width), then one tile's m pixels of a row.
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: m * a * width + m) { buffer in
+        let s = buffer.baseAddress!, pixels = s + m * a * width
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
-          let run = tx1 - tx0, at = m + c * count + k0
-          for j in 0..<4 {
-            let m0 = at + j * plane, m1 = at + (4 + j) * plane, m2 = at + (8 + j) * plane, m3 = at + (12 + j) * plane
-            let s0 = s + j * width, s1 = s + (4 + j) * width
-            for k in 0..<run { s0[k] = m0[k] + m1[k] + m2[k]; s1[k] = m1[k] - m2[k] - m3[k] }
+          let run = tx1 - tx0, at = mm + c * count + k0
+          for j in 0..<a {
+            for k in 0..<run { T.output(at + j * plane + k, a * plane, s + j * width + k, a * width) }
           }
           let base = dst + (image * channels + c) * h * w
-          for i in 0..<2 where 2 * ty + i < h {
-            let line = base + (2 * ty + i) * w + 2 * tx0
-            let r0 = s + 4 * i * width, r1 = r0 + width, r2 = r1 + width, r3 = r2 + width
-            // Whole tiles, then the last column of an odd width.
-            let whole = min(run, (w - 2 * tx0) / 2)
+          // Whole tiles, then the pixels of the last one inside the image.
+          let whole = min(run, (w - m * tx0) / m), rest = min(m, w - m * (tx0 + whole))
+          for i in 0..<m where m * ty + i < h {
+            let line = base + (m * ty + i) * w + m * tx0, r = s + i * a * width
             for k in 0..<whole {
-              line[2 * k] = r0[k] + r1[k] + r2[k] + b
-              line[2 * k + 1] = r1[k] - r2[k] - r3[k] + b
+              T.output(r + k, width, line + m * k, 1)
+              for p in 0..<m { line[m * k + p] += b }
             }
-            if whole < run { line[2 * whole] = r0[whole] + r1[whole] + r2[whole] + b }
+            if whole < run {
+              T.output(r + whole, width, pixels, 1)
+              for p in 0..<rest { line[m * whole + p] = pixels[p] + b }
+            }
           }
         }
       }
@@ -271,26 +295,147 @@ struct WinogradBackend: ConvolutionBackend {
   }
 }
 
-/// How many floats of transformed tiles one chunk holds at most (16 MiB);
-/// tests lower it to split tile rows between chunks.
-nonisolated(unsafe) public var winogradChunkBudget = 4 << 20
+/// One of Winograd's algorithms F(m×m, 3×3): its tile sizes and its four
+/// one-dimensional transforms (the kernel's adjoint, Gᵀ, is the transpose
+/// of `kernelMatrix`). Each reads its values at `s`, `s + ss`, …
+/// and writes its results at `d`, `d + ds`, …, reading every value before
+/// it writes one (so `s` and `d` may be the same).
+protocol WinogradTransform {
+  /// Output pixels per tile side.
+  static var m: Int { get }
+  /// Bᵀ: α values of an input patch to α.
+  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  /// G: the 3 taps of a kernel row or column to α.
+  static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  /// Aᵀ: α products to m output pixels.
+  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  /// A, the adjoint of `output`: m output-gradient pixels to α.
+  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+}
 
-/// The 2×2 tiles of a batch of `images` images of `height` × `width`
-/// pixels (the last row or column of tiles sticks out of an odd image),
-/// numbered image by image, row by row.
+extension WinogradTransform {
+  /// Input patch pixels per tile side.
+  static var alpha: Int { m + 2 }
+}
+
+/// F(2×2, 3×3), on the points 0, ±1 and ∞:
+///
+///     Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+///     G  = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+///     Aᵀ = [1 1 1 0; 0 1 −1 −1]
+enum WinogradF2: WinogradTransform {
+  static var m: Int { 2 }
+
+  @inline(__always)
+  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let d0 = s[0], d1 = s[ss], d2 = s[2 * ss], d3 = s[3 * ss]
+    d[0] = d0 - d2; d[ds] = d1 + d2; d[2 * ds] = d2 - d1; d[3 * ds] = d1 - d3
+  }
+
+  @inline(__always)
+  static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let g0 = s[0], g1 = s[ss], g2 = s[2 * ss]
+    d[0] = g0; d[ds] = 0.5 * (g0 + g1 + g2); d[2 * ds] = 0.5 * (g0 - g1 + g2); d[3 * ds] = g2
+  }
+
+  @inline(__always)
+  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let m0 = s[0], m1 = s[ss], m2 = s[2 * ss], m3 = s[3 * ss]
+    d[0] = m0 + m1 + m2; d[ds] = m1 - m2 - m3
+  }
+
+  @inline(__always)
+  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let y0 = s[0], y1 = s[ss]
+    d[0] = y0; d[ds] = y0 + y1; d[2 * ds] = y0 - y1; d[3 * ds] = -y1
+  }
+}
+
+/// F(4×4, 3×3), on the points 0, ±1, ±2 and ∞ (G's fractions as products
+/// with constants, never divisions):
+///
+///     Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
+///           0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+///     G  = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1]
+///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
+enum WinogradF4: WinogradTransform {
+  static var m: Int { 4 }
+
+  @inline(__always)
+  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let d0 = s[0], d1 = s[ss], d2 = s[2 * ss], d3 = s[3 * ss], d4 = s[4 * ss], d5 = s[5 * ss]
+    let p = d4 - 4 * d2, q = d3 - 4 * d1, r = d4 - d2, t = 2 * (d3 - d1)
+    d[0] = 4 * d0 - 5 * d2 + d4
+    d[ds] = p + q; d[2 * ds] = p - q
+    d[3 * ds] = r + t; d[4 * ds] = r - t
+    d[5 * ds] = 4 * d1 - 5 * d3 + d5
+  }
+
+  @inline(__always)
+  static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let g0 = s[0], g1 = s[ss], g2 = s[2 * ss]
+    let even = g0 + g2, outer = g0 * (1 / 24) + g2 * (1 / 6)
+    d[0] = 0.25 * g0
+    d[ds] = -(1 / 6) * (even + g1); d[2 * ds] = -(1 / 6) * (even - g1)
+    d[3 * ds] = outer + g1 * (1 / 12); d[4 * ds] = outer - g1 * (1 / 12)
+    d[5 * ds] = g2
+  }
+
+  @inline(__always)
+  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let m0 = s[0], m1 = s[ss], m2 = s[2 * ss], m3 = s[3 * ss], m4 = s[4 * ss], m5 = s[5 * ss]
+    let sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4
+    d[0] = m0 + sum12 + sum34
+    d[ds] = diff12 + 2 * diff34
+    d[2 * ds] = sum12 + 4 * sum34
+    d[3 * ds] = diff12 + 8 * diff34 + m5
+  }
+
+  @inline(__always)
+  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let y0 = s[0], y1 = s[ss], y2 = s[2 * ss], y3 = s[3 * ss]
+    let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd4 = 2 * y1 + 8 * y3
+    d[0] = y0
+    d[ds] = even + odd; d[2 * ds] = even - odd
+    d[3 * ds] = even4 + odd4; d[4 * ds] = even4 - odd4
+    d[5 * ds] = y3
+  }
+}
+
+/// How many floats of transformed tiles one chunk holds, unless the
+/// transformed kernels ask for more (4 MiB: `TileGrid.chunk`).
+nonisolated(unsafe) public var winogradChunkBudget = 1 << 20
+
+/// Tiles per chunk, when set: tests set a few to end chunks inside tile
+/// rows and images.
+nonisolated(unsafe) public var winogradChunkTiles: Int? = nil
+
+/// The `side` × `side` tiles of a batch of `images` images of `height` ×
+/// `width` pixels (the last row or column of tiles sticks out of an image
+/// whose size is not a multiple), numbered image by image, row by row.
 struct TileGrid {
   let images, high, wide: Int
 
-  init(images: Int, height: Int, width: Int) {
-    self.images = images; high = (height + 1) / 2; wide = (width + 1) / 2
+  init(images: Int, height: Int, width: Int, side: Int) {
+    self.images = images; high = (height + side - 1) / side; wide = (width + side - 1) / side
   }
 
   var count: Int { images * high * wide }
 
-  /// Tiles per chunk: a chunk's transformed tiles (`floatsPerTile` each)
-  /// stay within `winogradChunkBudget` floats, unless one tile needs more.
-  func chunk(floatsPerTile: Int) -> Int {
-    max(1, min(count, winogradChunkBudget / max(1, floatsPerTile)))
+  /// Tiles per chunk for `entries` products `[rows × inner]·[inner × tiles]`.
+  /// A chunk's transformed tiles (`entries · (rows + inner)` floats each)
+  /// should still be in the caches when the products read what the
+  /// transforms wrote, so they stay within `winogradChunkBudget` floats;
+  /// but every chunk reads all the transformed kernels (`entries · rows ·
+  /// inner` floats) again, so a chunk has at least 2·rows·inner/(rows +
+  /// inner) tiles, which keeps that rereading within half the tiles' own
+  /// traffic. Measured (docs/performance.md): 64 → 64 channels at 256² ran
+  /// 1.5× faster in chunks of 4 MiB than of 16 MiB, 512 → 512 at 32² slower
+  /// in chunks of fewer than 100 tiles. `winogradChunkTiles` overrides both.
+  func chunk(entries: Int, rows: Int, inner: Int) -> Int {
+    if let fixed = winogradChunkTiles { return max(1, min(count, fixed)) }
+    let reuse = 2 * rows * inner / max(1, rows + inner)
+    return max(1, min(count, max(winogradChunkBudget / max(1, entries * (rows + inner)), reuse)))
   }
 
   /// Calls `body(image, ty, tx0, tx1, k0)` for each run of tiles of one tile
@@ -307,32 +452,45 @@ struct TileGrid {
   }
 }
 
-/// `m[ξ] = u[ξ] · v[ξ]` for ξ < `products`, each `[rows × inner]·[inner × count]`,
-/// the products spread over the threads; every entry of m is written.
+/// How far apart the α² streams of a transformed operand lie for `floats`
+/// floats each: rounded up to whole cache lines, and to an odd number of
+/// them. Streams a power of two apart (64 × 64 channels, 256 tiles) would
+/// all fall into the same cache sets, and the transforms, which touch
+/// every stream for each tile, would evict their own lines (measured: the
+/// F(4×4, 3×3) transforms took twice as long).
+func streamStride(_ floats: Int) -> Int {
+  let lines = (floats + 15) / 16
+  return 16 * (lines | 1)
+}
+
+/// `m[ξ] = u[ξ] · v[ξ]` for ξ < `products`, each `[rows × inner]·[inner × count]`
+/// (u[ξ] stored `[inner × rows]` when `transposed`), the ξ-th operands
+/// `us`, `vs` and `ms` floats after the first; the
+/// products spread over the threads; every entry of each m[ξ] is written.
 func winogradProducts(_ products: Int, rows: Int, inner: Int, count: Int,
-                      _ u: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>) {
+                      _ u: UnsafePointer<Float>, _ us: Int, transposed: Bool = false, _ v: UnsafePointer<Float>, _ vs: Int,
+                      _ m: UnsafeMutablePointer<Float>, _ ms: Int) {
   parallelProducts(products) { xi in
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(count), Int32(inner),
-                1, u + xi * rows * inner, Int32(inner), v + xi * inner * count, Int32(count),
-                0, m + xi * rows * count, Int32(count))
+    cblas_sgemm(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(rows), Int32(count), Int32(inner),
+                1, u + xi * us, Int32(transposed ? rows : inner), v + xi * vs, Int32(count), 0, m + xi * ms, Int32(count))
   }
 }
 
 /// `du[ξ] = dm[ξ] · v[ξ]ᵀ` (or, `adding`, `du[ξ] +=`) for ξ < `products`,
-/// each `[rows × count]·[count × inner]`: the weight gradient's products.
+/// each `[rows × count]·[count × inner]`, strided as in `winogradProducts`:
+/// the weight gradient's products.
 func winogradWeightProducts(_ products: Int, rows: Int, inner: Int, count: Int,
-                            _ dm: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                            _ du: UnsafeMutablePointer<Float>, adding: Bool) {
+                            _ dm: UnsafePointer<Float>, _ ms: Int, _ v: UnsafePointer<Float>, _ vs: Int,
+                            _ du: UnsafeMutablePointer<Float>, _ us: Int, adding: Bool) {
   parallelProducts(products) { xi in
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(inner), Int32(count),
-                1, dm + xi * rows * count, Int32(count), v + xi * inner * count, Int32(count),
-                adding ? 1 : 0, du + xi * rows * inner, Int32(inner))
+                1, dm + xi * ms, Int32(count), v + xi * vs, Int32(count), adding ? 1 : 0, du + xi * us, Int32(inner))
   }
 }
 
 /// Runs `body(0 ..< count)` over the threads, each product in one
 /// single-threaded sgemm call.
-private func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
+func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
 }

@@ -14,8 +14,9 @@ final class UNetTests: RiadTestCase {
   }
 
   /// Runs `body` under every convolution policy and kernel variant this
-  /// processor can run: im2col + OpenBLAS only, Winograd's F(2×2, 3×3) with
-  /// im2col (what processors without any kernels run for wide layers), and
+  /// processor can run: im2col + OpenBLAS only, Winograd's F(2×2, 3×3) and
+  /// F(4×4, 3×3) with im2col (what processors without any kernels run for
+  /// wide layers), and
   /// for each variant (AVX-512, AVX2, NEON) the measured
   /// choice and the plane kernels everywhere.
   func forEachConvolutionPolicy(_ body: (String) throws -> Void) rethrows {
@@ -28,6 +29,8 @@ final class UNetTests: RiadTestCase {
     kernelVariant = nil
     convolutionPolicy = .winograd
     try body("winograd, no kernels")
+    convolutionPolicy = .winograd4
+    try body("winograd4, no kernels")
     for variant in KernelVariant.available {
       kernelVariant = variant
       for (name, policy) in [("automatic", ConvolutionPolicy.automatic), ("planes", .planes)] {
