@@ -10,15 +10,16 @@ import RiadKernels
 /// are the strided ones on grids too small for phases
 /// (StridedPositionConvolution.swift).
 /// Before all of them, 3×3 same convolutions with many channels take
-/// Winograd's F(2×2, 3×3) (WinogradConvolution.swift: transforms and 16
-/// sgemm calls, on every processor). Everything else, and every other
+/// Winograd's F(4×4, 3×3) or F(2×2, 3×3) (WinogradConvolution.swift:
+/// transforms and 36 or 16 sgemm calls, on every processor). Everything else, and every other
 /// convolution on processors without a kernel variant, takes im2col
 /// + OpenBLAS (Im2colConvolution.swift), which tests also use as the reference.
 
 /// How `conv2d` and `conv_transpose2d` choose among their implementations.
 public enum ConvolutionPolicy: Sendable {
-  /// The measured best: Winograd's F(2×2, 3×3) for 3×3 same convolutions
-  /// with 64 channels or more in and out (on every processor), then
+  /// The measured best: Winograd's F(4×4, 3×3) or F(2×2, 3×3) for 3×3
+  /// same convolutions with enough channels (`WinogradBackend.automatic`,
+  /// on every processor), then
   /// position-major kernels for images up to 16² with channels in multiples
   /// of 64, plane kernels for other images of 16² and larger, im2col +
   /// sgemm for the rest.
@@ -119,10 +120,11 @@ struct PhaseBackend: TransposedConvolutionBackend {
 func convolutionBackend(_ g: ConvGeometry, n: Int, out o: Int) -> any ConvolutionBackend {
   let im2col = Im2colBackend(g: g, n: n, o: o)
   guard convolutionPolicy != .im2col else { return im2col }
-  if convolutionPolicy == .winograd4, let winograd = WinogradBackend(g, n: n, out: o, tile: .four) { return winograd }
-  if let winograd = WinogradBackend(g, n: n, out: o, tile: .two),
-     convolutionPolicy == .winograd || (convolutionPolicy == .automatic && winograd.pays) {
-    return winograd
+  switch convolutionPolicy {
+  case .winograd: if let winograd = WinogradBackend(g, n: n, out: o, tile: .two) { return winograd }
+  case .winograd4: if let winograd = WinogradBackend(g, n: n, out: o, tile: .four) { return winograd }
+  case .automatic: if let winograd = WinogradBackend.automatic(g, n: n, out: o) { return winograd }
+  default: break
   }
   if let winograd = stridedWinograd(g, n: n, out: o) { return winograd }
   guard kernelVariant != nil, g.kh == g.kw else { return im2col }

@@ -41,16 +41,24 @@ struct WinogradBackend: ConvolutionBackend {
     self.g = g; self.n = n; self.o = o; self.tile = tile
   }
 
-  /// Where the automatic policy takes F(2×2, 3×3): 64 channels or more in
-  /// and out (fewer make the 16 products too thin for sgemm, and the
-  /// transforms, which cost the same per channel, outweigh the multiplies
-  /// saved), at least 128 tiles in the batch, and for 64 → 64 channels only
-  /// images up to 32² (larger ones lose in backward, whose 64 × 64
-  /// weight-gradient products are thin). Measured on the U-Net's layers
-  /// (docs/performance.md "What Winograd gives"): 10–80 % over riad's
-  /// kernels there, and slower with 16–32 channels or a batch of 4² images.
-  var pays: Bool {
-    min(g.c, o) >= 64 && tiles.count >= 128 && (g.c + o >= 192 || g.h * g.w <= 32 * 32)
+  /// What the automatic policy takes for this shape, or nil for riad's
+  /// other backends: F(4×4, 3×3) for 2048 output pixels or more in the
+  /// batch, F(2×2, 3×3) for fewer (down to a batch of 4² images), both
+  /// only with 32 channels or more on each side, and 64 or more on one
+  /// where the AVX-512 (or NEON) kernels are in force.
+  /// Measured on the U-Net's layers at 64/16/8, 128/32/4 and 256/64/1
+  /// (docs/performance.md "Winograd's F(4×4, 3×3)"): F(4×4, 3×3) ran
+  /// 15–90 % faster than riad's plane kernels and up to 40 % faster than
+  /// F(2×2, 3×3) from 2048 pixels on; below that its few tiles per product
+  /// make sgemm reread its 36 kernel matrices for too few columns, and
+  /// F(2×2, 3×3) wins (by 40–70 % over the position-major kernels and
+  /// im2col on 4²–16² images). With 16 channels the plane kernels win, and
+  /// with 32 on both sides the AVX-512 ones (the AVX2 ones lose by 5–25 %).
+  static func automatic(_ g: ConvGeometry, n: Int, out o: Int) -> WinogradBackend? {
+    let wideKernels = kernelVariant != nil && kernelVariant != .avx2
+    guard min(g.c, o) >= 32, max(g.c, o) >= 64 || !wideKernels else { return nil }
+    if n * g.h * g.w >= 2048 { return WinogradBackend(g, n: n, out: o, tile: .four) }
+    return min(g.c, o) >= 64 ? WinogradBackend(g, n: n, out: o, tile: .two) : nil
   }
 
   /// The output's tiles (the output is the size of the input).

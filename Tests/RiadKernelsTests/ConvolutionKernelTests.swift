@@ -248,6 +248,9 @@ final class ConvolutionKernelTests: RiadTestCase {
       kernelVariant = .avx2
       XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "winograd")
       XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
+      // 32 → 32 channels: Winograd over the AVX2 kernels, not the AVX-512 ones.
+      XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "winograd4")
+      XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
     }
     guard let wide = [KernelVariant.avx512, .neon].first(where: { $0.isAvailable }) else {
       throw XCTSkip("the rest holds for the AVX-512 and NEON kernels, which this processor does not run")
@@ -256,12 +259,15 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "planes")
-    XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd")
-    XCTAssertEqual(path([12, 64, 64, 64], [64, 64, 3, 3]), "planes")
-    XCTAssertEqual(path([12, 128, 64, 64], [64, 128, 3, 3]), "winograd")
+    // Winograd: F(4×4, 3×3) from 2048 pixels in the batch, F(2×2, 3×3) below.
+    XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd4")
+    XCTAssertEqual(path([12, 64, 64, 64], [64, 64, 3, 3]), "winograd4")
+    XCTAssertEqual(path([12, 128, 64, 64], [64, 128, 3, 3]), "winograd4")
+    XCTAssertEqual(path([8, 64, 32, 32], [32, 64, 3, 3]), "winograd4")
     XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "winograd")
+    XCTAssertEqual(path([1, 512, 32, 32], [512, 512, 3, 3]), "winograd")
+    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "winograd")
     withPolicy(.positions) { XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions") }
-    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "im2col")
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
     XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "positions")
     XCTAssertEqual(path([8, 128, 8, 8], [128, 128, 4, 4], stride: 2), "im2col")
