@@ -16,9 +16,10 @@ struct Bench: ParsableCommand {
   @Option(help: "Untimed warm-up steps.") var warmup = 2
   @OptionGroup var options: GlobalOptions
   @Flag(help: "Instead: GFLOP/s of sgemm and of every conv layer of the U-Net, forward and backward (a table).") var layers = false
+  @Option(help: "With --layers: only the layers whose name starts with this (down3, up1.conv2, final).") var only: String?
   @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
   var forwardBackward = false
-  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (riad's kernels wherever they apply), winograd (F(2×2, 3×3) for every 3×3 same convolution).")
+  @Option(help: "How convolutions run: automatic, im2col (OpenBLAS only), planes or positions (riad's kernels wherever they apply), winograd (F(2×2, 3×3) for every 3×3 same convolution, F(2×2, 2×2) for every 4×4 stride-2 one), winograd4 (the same with F(4×4, 3×3)).")
   var convolution: ConvolutionChoice = .automatic
   @Option(help: "Which kernels: auto (the widest this processor runs), \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")) or none (also RIAD_KERNELS).")
   var kernels: String = "auto"
@@ -121,7 +122,7 @@ struct Bench: ParsableCommand {
     print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
     print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s  path")
     var totalF = 0.0, totalB = 0.0, flopsF = 0.0
-    for l in unetLayers() {
+    for l in unetLayers() where only.map({ l.name.hasPrefix($0) }) ?? true {
       let x = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng).asParameter()
       let w = (l.transposed ? Tensor.randn([l.cin, l.cout, l.kernel, l.kernel], using: &rng)
                             : Tensor.randn([l.cout, l.cin, l.kernel, l.kernel], using: &rng)).asParameter()
@@ -149,7 +150,7 @@ struct Bench: ParsableCommand {
 
 /// `--convolution`: the implementation policy for conv2d and conv_transpose2d.
 enum ConvolutionChoice: String, ExpressibleByArgument, CaseIterable {
-  case automatic, im2col, planes, positions, winograd
+  case automatic, im2col, planes, positions, winograd, winograd4
 
   var policy: ConvolutionPolicy {
     switch self {
@@ -158,6 +159,7 @@ enum ConvolutionChoice: String, ExpressibleByArgument, CaseIterable {
     case .planes: return .planes
     case .positions: return .positions
     case .winograd: return .winograd
+    case .winograd4: return .winograd4
     }
   }
 }
