@@ -25,9 +25,9 @@ import CBLAS
 /// Rounding: F(2×2, 3×3)'s transforms add at most four terms with weights
 /// ±1 or ±½, so its results differ from the direct sum by a few units in
 /// the last place of its largest terms. F(4×4, 3×3)'s weights reach 8 in
-/// Aᵀ and 5 in Bᵀ, which multiplies those differences by about ten (still
-/// about 1e-6 of the output's scale in float32); the tests hold both to
-/// im2col.
+/// Aᵀ and 5 in Bᵀ, which multiplies those differences by ten or more (up to
+/// about 4e-5 of the output's scale, measured on 64 channels); the tests
+/// hold both to im2col.
 struct WinogradBackend: ConvolutionBackend {
   /// The output tile's side.
   enum Tile { case two, four }
@@ -47,7 +47,8 @@ struct WinogradBackend: ConvolutionBackend {
   /// only with 32 channels or more on each side, and 64 or more on one
   /// where the AVX-512 (or NEON) kernels are in force.
   /// Measured on the U-Net's layers at 64/16/8, 128/32/4 and 256/64/1
-  /// (docs/performance.md "Winograd's F(4×4, 3×3)"): F(4×4, 3×3) ran
+  /// (docs/performance.md "Plane kernels, F(2×2, 3×3) and F(4×4, 3×3),
+  /// layer by layer"): F(4×4, 3×3) ran
   /// 15–90 % faster than riad's plane kernels and up to 40 % faster than
   /// F(2×2, 3×3) from 2048 pixels on; below that its few tiles per product
   /// make sgemm reread its 36 kernel matrices for too few columns, and
@@ -313,7 +314,8 @@ protocol WinogradTransform {
   static var m: Int { get }
   /// Bᵀ: α values of an input patch to α.
   static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
-  /// G: the 3 taps of a kernel row or column to α.
+  /// G: the 3 taps of a kernel row or column to α (read once, by
+  /// `kernelMatrix`).
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
   /// Aᵀ: α products to m output pixels.
   static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
@@ -340,7 +342,6 @@ enum WinogradF2: WinogradTransform {
     d[0] = d0 - d2; d[ds] = d1 + d2; d[2 * ds] = d2 - d1; d[3 * ds] = d1 - d3
   }
 
-  @inline(__always)
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
     let g0 = s[0], g1 = s[ss], g2 = s[2 * ss]
     d[0] = g0; d[ds] = 0.5 * (g0 + g1 + g2); d[2 * ds] = 0.5 * (g0 - g1 + g2); d[3 * ds] = g2
@@ -359,8 +360,7 @@ enum WinogradF2: WinogradTransform {
   }
 }
 
-/// F(4×4, 3×3), on the points 0, ±1, ±2 and ∞ (G's fractions as products
-/// with constants, never divisions):
+/// F(4×4, 3×3), on the points 0, ±1, ±2 and ∞:
 ///
 ///     Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
 ///           0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
@@ -379,13 +379,12 @@ enum WinogradF4: WinogradTransform {
     d[5 * ds] = 4 * d1 - 5 * d3 + d5
   }
 
-  @inline(__always)
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
     let g0 = s[0], g1 = s[ss], g2 = s[2 * ss]
-    let even = g0 + g2, outer = g0 * (1 / 24) + g2 * (1 / 6)
-    d[0] = 0.25 * g0
-    d[ds] = -(1 / 6) * (even + g1); d[2 * ds] = -(1 / 6) * (even - g1)
-    d[3 * ds] = outer + g1 * (1 / 12); d[4 * ds] = outer - g1 * (1 / 12)
+    let even = g0 + g2, outer = g0 / 24 + g2 / 6
+    d[0] = g0 / 4
+    d[ds] = -(even + g1) / 6; d[2 * ds] = -(even - g1) / 6
+    d[3 * ds] = outer + g1 / 12; d[4 * ds] = outer - g1 / 12
     d[5 * ds] = g2
   }
 
