@@ -43,9 +43,9 @@ struct WinogradBackend: ConvolutionBackend {
 
   /// What the automatic policy takes for this shape, or nil for riad's
   /// other backends: F(4×4, 3×3) for 2048 output pixels or more in the
-  /// batch, F(2×2, 3×3) for fewer (down to a batch of 4² images), both
-  /// only with 32 channels or more on each side, and 64 or more on one
-  /// where the AVX-512 (or NEON) kernels are in force.
+  /// batch, F(2×2, 3×3) for fewer (down to a batch of 4² images, and only
+  /// with 64 channels or more on each side), both only with 32 channels or
+  /// more on each side.
   /// Measured on the U-Net's layers at 64/16/8, 128/32/4 and 256/64/1
   /// (docs/performance.md "Plane kernels, F(2×2, 3×3) and F(4×4, 3×3),
   /// layer by layer"): F(4×4, 3×3) ran
@@ -53,11 +53,12 @@ struct WinogradBackend: ConvolutionBackend {
   /// F(2×2, 3×3) from 2048 pixels on; below that its few tiles per product
   /// make sgemm reread its 36 kernel matrices for too few columns, and
   /// F(2×2, 3×3) wins (by 40–70 % over the position-major kernels and
-  /// im2col on 4²–16² images). With 16 channels the plane kernels win, and
-  /// with 32 on both sides the AVX-512 ones (the AVX2 ones lose by 5–25 %).
+  /// im2col on 4²–16² images). With 32 → 32 channels F(4×4, 3×3) beat the
+  /// AVX-512 plane kernels by 0–40 % (four alternating rounds at 32² and
+  /// 128²), the AVX2 ones by 5–25 %; with 16 channels on a side the plane
+  /// kernels win by 40 % and more.
   static func automatic(_ g: ConvGeometry, n: Int, out o: Int) -> WinogradBackend? {
-    let wideKernels = kernelVariant != nil && kernelVariant != .avx2
-    guard min(g.c, o) >= 32, max(g.c, o) >= 64 || !wideKernels else { return nil }
+    guard min(g.c, o) >= 32 else { return nil }
     if n * g.h * g.w >= 2048 { return WinogradBackend(g, n: n, out: o, tile: .four) }
     return min(g.c, o) >= 64 ? WinogradBackend(g, n: n, out: o, tile: .two) : nil
   }
