@@ -119,6 +119,7 @@ struct Bench: ParsableCommand {
     let n = 1024
     let a = Tensor.rand([n, n], using: &rng), b = Tensor.rand([n, n], using: &rng)
     let gemm = try time { _ = try Tensor.matmul(a, b) }
+    print("OpenBLAS core \(ComputeInfo.blasCore); kernels: \(ComputeInfo.kernelISA)")
     print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
     print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s  path")
     var totalF = 0.0, totalB = 0.0, flopsF = 0.0

@@ -43,8 +43,9 @@ public enum KernelVariant: String, CaseIterable, Sendable {
   }
 }
 
-/// The kernel variant in force (nil: every convolution by im2col +
-/// OpenBLAS); tests and `riad bench --kernels` switch it.
+/// The kernel variant in force (nil: none of riad's kernels, every
+/// convolution by Winograd or im2col on OpenBLAS); tests and
+/// `riad bench --kernels` switch it.
 nonisolated(unsafe) public var kernelVariant: KernelVariant? = KernelVariant.choose()
 
 /// The kernels of the variant in force, one entry per kernel; callers have

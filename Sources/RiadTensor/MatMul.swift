@@ -95,7 +95,7 @@ public enum ComputeInfo {
   public static var kernelISA: String {
     let available = KernelVariant.available.map(\.rawValue).joined(separator: ", ")
     guard let v = kernelVariant else {
-      return "none: every convolution by im2col + OpenBLAS" + (available.isEmpty ? "" : " (available: \(available); RIAD_KERNELS chooses)")
+      return "none: convolutions by Winograd or im2col, both on OpenBLAS" + (available.isEmpty ? "" : " (available: \(available); RIAD_KERNELS chooses)")
     }
     return "\(v.isa) (riad's convolution kernels; this processor runs: \(available))"
   }

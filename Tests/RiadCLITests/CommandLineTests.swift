@@ -20,6 +20,24 @@ final class CommandLineTests: RiadTestCase {
     XCTAssertTrue(missing.stderr.contains("cannot read script '/no/such/script.riad'"), missing.stderr)
   }
 
+  /// `riad bench --layers` names the OpenBLAS core and the kernels in use,
+  /// and `--only` keeps the layers whose names start with its argument.
+  func testBenchLayersNamesTheCoreAndTheKernels() throws {
+    let args = ["bench", "--layers", "--size", "16", "--base", "2", "--batch", "1", "--steps", "1", "--warmup", "0", "--only", "up1"]
+    let off = try runRiad(args + ["--kernels", "none"])
+    XCTAssertEqual(off.status, 0, off.stderr)
+    let lines = off.stdout.split(separator: "\n").map(String.init)
+    XCTAssertTrue(lines.first?.hasPrefix("OpenBLAS core ") == true, off.stdout)
+    XCTAssertTrue(lines.first?.contains("kernels: none") == true, off.stdout)
+    let rows = lines.filter { $0.contains("×") && !$0.hasPrefix("sgemm") }
+    XCTAssertEqual(rows.map { String($0.prefix(while: { $0 != " " })) }, ["up1.upconv", "up1.conv1", "up1.conv2"], off.stdout)
+    if let variant = KernelVariant.available.first {
+      let on = try runRiad(args + ["--kernels", variant.rawValue])
+      XCTAssertTrue(on.stdout.hasPrefix("OpenBLAS core "), on.stdout)
+      XCTAssertTrue(on.stdout.split(separator: "\n").first?.contains("kernels: \(variant.isa)") == true, on.stdout)
+    }
+  }
+
   func testScriptOnStdinAndArguments() throws {
     let piped = try runRiad([], stdin: "print(\"from stdin\", 1 + 1)\n3\n")
     XCTAssertEqual(piped.stdout, "from stdin 2\n", "a script prints only through print")
