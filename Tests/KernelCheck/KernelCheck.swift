@@ -57,26 +57,58 @@ struct Numbers {
   }
 }
 
+/// A reference value: the double-precision sum of a kernel output's terms,
+/// the sum of their magnitudes, and how many there are.
+struct Exact {
+  var sum = 0.0, magnitude = 0.0, terms = 0
+
+  /// Starts from what the output held (kernels that add into it).
+  init(adding start: Float = 0) {
+    sum = Double(start); magnitude = abs(sum); terms = 1
+  }
+
+  mutating func add(_ a: Float, _ b: Float) {
+    let term = Double(a) * Double(b)
+    sum += term; magnitude += abs(term); terms += 1
+  }
+}
+
 /// Counts checks and prints every failure.
 struct Checker {
   var passed = 0, failed = 0
   var numbers = Numbers(state: 20211)
 
-  /// One kernel result against its reference: `value` within
-  /// 2e-6 · terms · magnitude (+1e-6) of `exact`.
-  mutating func expect(_ value: Float, _ exact: Double, magnitude: Double, terms: Int,
-                       _ what: StaticString, _ index: Int, _ failures: inout Int) {
-    let error = abs(Double(value) - exact)
-    let allowed = 2e-6 * Double(terms) * magnitude + 1e-6
-    if !(error <= allowed) {
-      if failures < 3 {
-        print("  \(what): element \(index) is \(scaled(Double(value))), expected \(scaled(exact))")
+  /// Runs `kernel` on `out` (`rows` rows `stride` apart, filled with
+  /// values beforehand) and compares each element where `written(row, col)`
+  /// with `exact(row, col, before)`, within 2e-6 · terms · magnitude
+  /// (+1e-6), `before` being the element's value before the call; every
+  /// other element must keep its value. Prints the first few wrong ones.
+  mutating func check(_ name: String, _ out: UnsafeMutablePointer<Float>, rows: Int, stride: Int,
+                      written: (Int, Int) -> Bool, kernel: () -> Void, exact: (Int, Int, Float) -> Exact) {
+    let count = rows * stride
+    let before = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    before.update(from: out, count: count)
+    defer { before.deallocate() }
+    kernel()
+    var failures = 0
+    for row in 0..<rows {
+      for col in 0..<stride {
+        let index = row * stride + col
+        if !written(row, col) {
+          if out[index] != before[index] {
+            if failures < 3 { print("  element \(index), outside the output, changed") }
+            failures += 1
+          }
+          continue
+        }
+        let e = exact(row, col, before[index])
+        let allowed = 2e-6 * Double(e.terms) * e.magnitude + 1e-6
+        if !(abs(Double(out[index]) - e.sum) <= allowed) {
+          if failures < 3 { print("  element \(index) is \(scaled(Double(out[index]))), expected \(scaled(e.sum))") }
+          failures += 1
+        }
       }
-      failures += 1
     }
-  }
-
-  mutating func record(_ name: String, _ failures: Int) {
     if failures == 0 {
       passed += 1
       print("ok    \(name)")
@@ -105,34 +137,23 @@ struct Checker {
       let src = numbers.buffer(cin * planeStride), w = numbers.buffer(cin * taps * rows)
       let dstStride = q1 + 5
       let dst = numbers.buffer(rows * dstStride)
-      let before = UnsafeMutablePointer<Float>.allocate(capacity: rows * dstStride)
-      before.update(from: dst, count: rows * dstStride)
-
-      SameConvolution.forward(src: src, planeStride: planeStride, cin: cin,
-                              offsets: offsets, offsetStride: perChannel ? taps : 0, taps: taps,
-                              w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
-      var failures = 0
-      for j in 0..<rows {
-        for q in 0..<dstStride {
-          let index = j * dstStride + q
-          guard q >= q0 && q < q1 else {
-            // Outside the range nothing is written.
-            if dst[index] != before[index] { failures += 1 }
-            continue
-          }
-          var sum = accumulate ? Double(before[index]) : 0, magnitude = abs(sum)
-          for c in 0..<cin {
-            for t in 0..<taps {
-              let o = offsets[(perChannel ? c * taps : 0) + t]
-              let term = Double(w[(c * taps + t) * rows + j]) * Double(src[c * planeStride + q + o])
-              sum += term; magnitude += abs(term)
-            }
-          }
-          expect(dst[index], sum, magnitude: magnitude, terms: cin * taps + 1, "same forward", index, &failures)
-        }
-      }
-      record("SameConvolution.forward: \(cin) channels, \(k)×\(k)\(perChannel ? ", taps per channel" : "")\(accumulate ? ", accumulating" : "")", failures)
-      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+      check("SameConvolution.forward: \(cin) channels, \(k)×\(k)\(perChannel ? ", taps per channel" : "")\(accumulate ? ", accumulating" : "")",
+            dst, rows: rows, stride: dstStride, written: { _, q in q >= q0 && q < q1 },
+            kernel: {
+              SameConvolution.forward(src: src, planeStride: planeStride, cin: cin,
+                                      offsets: offsets, offsetStride: perChannel ? taps : 0, taps: taps,
+                                      w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
+            },
+            exact: { j, q, old in
+              var e = accumulate ? Exact(adding: old) : Exact()
+              for c in 0..<cin {
+                for t in 0..<taps {
+                  e.add(w[(c * taps + t) * rows + j], src[c * planeStride + q + offsets[(perChannel ? c * taps : 0) + t]])
+                }
+              }
+              return e
+            })
+      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate()
     }
   }
 
@@ -141,34 +162,26 @@ struct Checker {
   mutating func sameForwardRow() {
     let block = sameConvolutionPositionBlock
     for (cin, taps, wStride, accumulate) in [(3, 9, 1, false), (2, 4, 3, true), (5, 1, 2, false), (1, 25, 1, true)] {
-      let width = 11, q0 = 0, q1 = 3 * block
+      let width = 11, q1 = 3 * block
       let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
       for t in 0..<taps { offsets[t] = (t / 5) * width + t % 5 }
       let planeStride = q1 + 6 * width
       let src = numbers.buffer(cin * planeStride), w = numbers.buffer(cin * taps * wStride)
       let dst = numbers.buffer(q1 + 7)
-      let before = UnsafeMutablePointer<Float>.allocate(capacity: q1 + 7)
-      before.update(from: dst, count: q1 + 7)
-
-      SameConvolution.forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, taps: taps,
-                                 w: w, wStride: wStride, dst: dst, q0: q0, q1: q1, accumulate: accumulate)
-      var failures = 0
-      for q in 0..<(q1 + 7) {
-        guard q < q1 else {
-          if dst[q] != before[q] { failures += 1 }
-          continue
-        }
-        var sum = accumulate ? Double(before[q]) : 0, magnitude = abs(sum)
-        for c in 0..<cin {
-          for t in 0..<taps {
-            let term = Double(w[(c * taps + t) * wStride]) * Double(src[c * planeStride + q + offsets[t]])
-            sum += term; magnitude += abs(term)
-          }
-        }
-        expect(dst[q], sum, magnitude: magnitude, terms: cin * taps + 1, "same forward row", q, &failures)
-      }
-      record("SameConvolution.forwardRow: \(cin) channels, \(taps) taps, weights \(wStride) apart\(accumulate ? ", accumulating" : "")", failures)
-      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+      check("SameConvolution.forwardRow: \(cin) channels, \(taps) taps, weights \(wStride) apart\(accumulate ? ", accumulating" : "")",
+            dst, rows: 1, stride: q1 + 7, written: { _, q in q < q1 },
+            kernel: {
+              SameConvolution.forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, taps: taps,
+                                         w: w, wStride: wStride, dst: dst, q0: 0, q1: q1, accumulate: accumulate)
+            },
+            exact: { _, q, old in
+              var e = accumulate ? Exact(adding: old) : Exact()
+              for c in 0..<cin {
+                for t in 0..<taps { e.add(w[(c * taps + t) * wStride], src[c * planeStride + q + offsets[t]]) }
+              }
+              return e
+            })
+      offsets.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate()
     }
   }
 
@@ -183,29 +196,18 @@ struct Checker {
       let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)
       for i in 0..<count { sources[i] = UnsafePointer(plane + (i * 5) % 37) }
       let dw = numbers.buffer(rows * dwStride)
-      let before = UnsafeMutablePointer<Float>.allocate(capacity: rows * dwStride)
-      before.update(from: dw, count: rows * dwStride)
-
-      SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
-                                     dw: dw, dwStride: dwStride, q0: q0, q1: q1)
-      var failures = 0
-      for j in 0..<rows {
-        for i in 0..<dwStride {
-          let index = j * dwStride + i
-          guard i < count else {
-            if dw[index] != before[index] { failures += 1 }
-            continue
-          }
-          var sum = Double(before[index]), magnitude = abs(sum)
-          for q in q0..<q1 {
-            let term = Double(gy[j * gyStride + q]) * Double(sources[i][q])
-            sum += term; magnitude += abs(term)
-          }
-          expect(dw[index], sum, magnitude: magnitude, terms: q1 - q0 + 1, "same weight gradient", index, &failures)
-        }
-      }
-      record("SameConvolution.weightGradient: \(count) sources, positions \(q0)..<\(q1)", failures)
-      plane.deallocate(); gy.deallocate(); sources.deallocate(); dw.deallocate(); before.deallocate()
+      check("SameConvolution.weightGradient: \(count) sources, positions \(q0)..<\(q1)",
+            dw, rows: rows, stride: dwStride, written: { _, i in i < count },
+            kernel: {
+              SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
+                                             dw: dw, dwStride: dwStride, q0: q0, q1: q1)
+            },
+            exact: { j, i, old in
+              var e = Exact(adding: old)
+              for q in q0..<q1 { e.add(gy[j * gyStride + q], sources[i][q]) }
+              return e
+            })
+      plane.deallocate(); gy.deallocate(); sources.deallocate(); dw.deallocate()
     }
   }
 
@@ -222,31 +224,20 @@ struct Checker {
       let src = numbers.buffer((pixels + 2 * 7 + 3) * cin), w = numbers.buffer(taps * cin * channels)
       let dstStride = channels + 3
       let dst = numbers.buffer(count * dstStride)
-      let before = UnsafeMutablePointer<Float>.allocate(capacity: count * dstStride)
-      before.update(from: dst, count: count * dstStride)
-
-      PositionConvolution.forward(src: src, cin: cin, offsets: offsets, taps: taps,
-                                  positions: positions, count: count, w: w, dst: dst, dstStride: dstStride)
-      var failures = 0
-      for p in 0..<count {
-        for j in 0..<dstStride {
-          let index = p * dstStride + j
-          guard j < channels else {
-            if dst[index] != before[index] { failures += 1 }
-            continue
-          }
-          var sum = 0.0, magnitude = 0.0
-          for t in 0..<taps {
-            for c in 0..<cin {
-              let term = Double(w[(t * cin + c) * channels + j]) * Double(src[(positions[p] + offsets[t]) * cin + c])
-              sum += term; magnitude += abs(term)
-            }
-          }
-          expect(dst[index], sum, magnitude: magnitude, terms: taps * cin, "position forward", index, &failures)
-        }
-      }
-      record("PositionConvolution.forward: \(cin) channels, \(taps) taps, \(count) positions", failures)
-      offsets.deallocate(); positions.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate(); before.deallocate()
+      check("PositionConvolution.forward: \(cin) channels, \(taps) taps, \(count) positions",
+            dst, rows: count, stride: dstStride, written: { _, j in j < channels },
+            kernel: {
+              PositionConvolution.forward(src: src, cin: cin, offsets: offsets, taps: taps,
+                                          positions: positions, count: count, w: w, dst: dst, dstStride: dstStride)
+            },
+            exact: { p, j, _ in
+              var e = Exact()
+              for t in 0..<taps {
+                for c in 0..<cin { e.add(w[(t * cin + c) * channels + j], src[(positions[p] + offsets[t]) * cin + c]) }
+              }
+              return e
+            })
+      offsets.deallocate(); positions.deallocate(); src.deallocate(); w.deallocate(); dst.deallocate()
     }
   }
 
@@ -258,33 +249,20 @@ struct Checker {
       let positions = UnsafeMutablePointer<Int>.allocate(capacity: count)
       for p in 0..<count { positions[p] = (p * 7) % 31 }
       let src = numbers.buffer((31 + offset) * cin + 6)
-      let gyStride = channels + 1
-      let gy = numbers.buffer(count * gyStride)
-      let dwStride = channels + 2
-      let dw = numbers.buffer(6 * dwStride)
-      let before = UnsafeMutablePointer<Float>.allocate(capacity: 6 * dwStride)
-      before.update(from: dw, count: 6 * dwStride)
-
-      PositionConvolution.weightGradient(src: src, cin: cin, c0: c0, offset: offset, positions: positions, count: count,
-                                         gy: gy, gyStride: gyStride, dw: dw, dwStride: dwStride)
-      var failures = 0
-      for i in 0..<6 {
-        for j in 0..<dwStride {
-          let index = i * dwStride + j
-          guard j < channels else {
-            if dw[index] != before[index] { failures += 1 }
-            continue
-          }
-          var sum = Double(before[index]), magnitude = abs(sum)
-          for p in 0..<count {
-            let term = Double(src[(positions[p] + offset) * cin + c0 + i]) * Double(gy[p * gyStride + j])
-            sum += term; magnitude += abs(term)
-          }
-          expect(dw[index], sum, magnitude: magnitude, terms: count + 1, "position weight gradient", index, &failures)
-        }
-      }
-      record("PositionConvolution.weightGradient: channels \(c0)..<\(c0 + 6) from \(cin), \(count) positions", failures)
-      positions.deallocate(); src.deallocate(); gy.deallocate(); dw.deallocate(); before.deallocate()
+      let gyStride = channels + 1, dwStride = channels + 2
+      let gy = numbers.buffer(count * gyStride), dw = numbers.buffer(6 * dwStride)
+      check("PositionConvolution.weightGradient: channels \(c0)..<\(c0 + 6) from \(cin), \(count) positions",
+            dw, rows: 6, stride: dwStride, written: { _, j in j < channels },
+            kernel: {
+              PositionConvolution.weightGradient(src: src, cin: cin, c0: c0, offset: offset, positions: positions, count: count,
+                                                 gy: gy, gyStride: gyStride, dw: dw, dwStride: dwStride)
+            },
+            exact: { i, j, old in
+              var e = Exact(adding: old)
+              for p in 0..<count { e.add(src[(positions[p] + offset) * cin + c0 + i], gy[p * gyStride + j]) }
+              return e
+            })
+      positions.deallocate(); src.deallocate(); gy.deallocate(); dw.deallocate()
     }
   }
 }
