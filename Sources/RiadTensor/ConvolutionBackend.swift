@@ -9,11 +9,12 @@ import RiadKernels
 /// to 16² with many channels position-major (PositionConvolution.swift), as
 /// are the strided ones on grids too small for phases
 /// (StridedPositionConvolution.swift).
-/// Before all of them, 3×3 same convolutions with many channels take
+/// Before all of them, 3×3 same convolutions with 32 channels or more take
 /// Winograd's F(4×4, 3×3) or F(2×2, 3×3) (WinogradConvolution.swift:
-/// transforms and 36 or 16 sgemm calls, on every processor). Everything else, and every other
-/// convolution on processors without a kernel variant, takes im2col
-/// + OpenBLAS (Im2colConvolution.swift), which tests also use as the reference.
+/// transforms and 36 or 16 sgemm calls, on every processor). Everything
+/// else, and every other convolution on processors without a kernel
+/// variant, takes im2col + OpenBLAS (Im2colConvolution.swift), which tests
+/// also use as the reference.
 
 /// How `conv2d` and `conv_transpose2d` choose among their implementations.
 public enum ConvolutionPolicy: Sendable {
