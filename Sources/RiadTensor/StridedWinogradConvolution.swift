@@ -95,14 +95,15 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
       return w[((oc * c + ch) * 4 + tap(phase >> 1, a)) * 4 + tap(phase & 1, b)]
     }
     let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: o, inner: inner)
-    withScratch(9 * (inner + o) * chunk) { scratch in
-      let v = scratch, m = scratch + 9 * inner * chunk
+    let vs = streamStride(inner * chunk), ms = streamStride(o * chunk)
+    withScratch(9 * (vs + ms)) { scratch in
+      let v = scratch, m = scratch + 9 * vs
       u.withUnsafeBufferPointer { pu in
         for t0 in stride(from: 0, to: tiles.count, by: chunk) {
           let count = min(chunk, tiles.count - t0)
-          transformPhases(x, first: t0, count: count, into: v)
-          winogradProducts(9, rows: o, inner: inner, count: count, pu.baseAddress!, o * inner, v, inner * count, m, o * count)
-          transformOutput(m, channels: o, first: t0, count: count, bias: bias) { image, ch, i, j in
+          transformPhases(x, first: t0, count: count, into: v, stride: vs)
+          winogradProducts(9, rows: o, inner: inner, count: count, pu.baseAddress!, streamStride(o * inner), v, vs, m, ms)
+          transformOutput(m, stride: ms, channels: o, first: t0, count: count, bias: bias) { image, ch, i, j in
             y + ((image * o + ch) * g.ho + i) * g.wo + j
           }
         }
@@ -116,8 +117,9 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   func transposed(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, _ y: UnsafeMutablePointer<Float>) {
     let c = g.c
     let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: c, inner: o)
-    withScratch(9 * (o + c) * chunk) { scratch in
-      let v = scratch, m = scratch + 9 * o * chunk
+    let vs = streamStride(o * chunk), ms = streamStride(c * chunk)
+    withScratch(9 * (vs + ms)) { scratch in
+      let v = scratch, m = scratch + 9 * vs
       for phase in 0..<4 {
         let pr = phase >> 1, pc = phase & 1
         // k̃(a, b) = k_φ(1 − a, 1 − b), rows c, inner o.
@@ -127,9 +129,9 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
         u.withUnsafeBufferPointer { pu in
           for t0 in stride(from: 0, to: tiles.count, by: chunk) {
             let count = min(chunk, tiles.count - t0)
-            transformCoarse(x, channels: o, first: t0, count: count, shift: (pr - 1, pc - 1), into: v)
-            winogradProducts(9, rows: c, inner: o, count: count, pu.baseAddress!, c * o, v, o * count, m, c * count)
-            transformOutput(m, channels: c, first: t0, count: count, bias: bias) { image, ch, i, j in
+            transformCoarse(x, channels: o, first: t0, count: count, shift: (pr - 1, pc - 1), into: v, stride: vs)
+            winogradProducts(9, rows: c, inner: o, count: count, pu.baseAddress!, streamStride(c * o), v, vs, m, ms)
+            transformOutput(m, stride: ms, channels: c, first: t0, count: count, bias: bias) { image, ch, i, j in
               y + ((image * c + ch) * g.h + 2 * i + pr) * g.w + 2 * j + pc
             }
           }
@@ -144,21 +146,21 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   func weightGradient(fine: UnsafePointer<Float>, coarse: UnsafePointer<Float>, _ gw: UnsafeMutablePointer<Float>) {
     let c = g.c, inner = 4 * c
     let tiles = tiles, chunk = tiles.chunk(entries: 9, rows: o, inner: inner)
-    withScratch(9 * o * inner + 9 * (inner + o) * chunk) { scratch in
-      let du = scratch, v = du + 9 * o * inner, dm = v + 9 * inner * chunk
+    let us = streamStride(o * inner), vs = streamStride(inner * chunk), ms = streamStride(o * chunk)
+    withScratch(9 * (us + vs + ms)) { scratch in
+      let du = scratch, v = du + 9 * us, dm = v + 9 * vs
       for t0 in stride(from: 0, to: tiles.count, by: chunk) {
         let count = min(chunk, tiles.count - t0)
-        transformPhases(fine, first: t0, count: count, into: v)
-        transformGradient(coarse, first: t0, count: count, into: dm)
-        winogradWeightProducts(9, rows: o, inner: inner, count: count, dm, o * count, v, inner * count, du, o * inner, adding: t0 > 0)
+        transformPhases(fine, first: t0, count: count, into: v, stride: vs)
+        transformGradient(coarse, first: t0, count: count, into: dm, stride: ms)
+        winogradWeightProducts(9, rows: o, inner: inner, count: count, dm, ms, v, vs, du, us, adding: t0 > 0)
       }
       // Gᵀ D G for each (o, phase, c): rows D0 + D1, D1 + D2, then the same on columns.
-      let pairs = o * inner
       parallelFor(o, cost: 40 * inner) { oc in
         for k in 0..<inner {
           let pair = oc * inner + k, phase = k / c, ch = k % c
           var d = InlineArray<9, Float>(repeating: 0)
-          for xi in 0..<9 { d[xi] = du[xi * pairs + pair] }
+          for xi in 0..<9 { d[xi] = du[xi * us + pair] }
           let out = gw + (oc * c + ch) * 16
           for a in 0..<2 {
             let r0 = d[3 * a] + d[3 * a + 3], r1 = d[3 * a + 1] + d[3 * a + 4], r2 = d[3 * a + 2] + d[3 * a + 5]
@@ -173,12 +175,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
 
   // MARK: Transforms
 
-  /// `u[ξ][r][i] = (G k Gᵀ)[ξ]` for the 2×2 kernels `k(a, b) = value(r, i, a, b)`;
-  /// every entry is written.
+  /// `u[ξ·streamStride(rows · inner) + r·inner + i] = (G k Gᵀ)[ξ]` for the
+  /// 2×2 kernels `k(a, b) = value(r, i, a, b)`; every entry is written, the
+  /// padding after each stream zeroed.
   func kernels(rows: Int, inner: Int, _ value: (Int, Int, Int, Int) -> Float) -> [Float] {
-    let pairs = rows * inner
+    let pairs = streamStride(rows * inner)
     return makeFloats(9 * pairs) { buffer in
       let u = buffer.baseAddress!
+      for xi in 0..<9 { (u + xi * pairs + rows * inner).update(repeating: 0, count: pairs - rows * inner) }
       parallelFor(rows, cost: 40 * inner) { r in
         for i in 0..<inner {
           let k00 = value(r, i, 0, 0), k01 = value(r, i, 0, 1), k10 = value(r, i, 1, 0), k11 = value(r, i, 1, 1)
@@ -196,11 +200,12 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
     }
   }
 
-  /// `v[ξ][φ·c + ch][t − first] = (Bᵀ d B)[ξ]` with d the 3×3 tile of phase
-  /// φ's image `d_φ(i, j) = x(2i − pr, 2j − pc)` at coarse (2ty, 2tx), zero
+  /// `v[ξ·plane + (φ·c + ch)·count + t − first] = (Bᵀ d B)[ξ]` with d the
+  /// 3×3 tile of phase φ's image `d_φ(i, j) = x(2i − pr, 2j − pc)` at coarse (2ty, 2tx), zero
   /// outside the fine image. Every entry of the chunk is written.
-  func transformPhases(_ x: UnsafePointer<Float>, first: Int, count: Int, into v: UnsafeMutablePointer<Float>) {
-    let c = g.c, h = g.h, w = g.w, plane = 4 * c * count
+  func transformPhases(_ x: UnsafePointer<Float>, first: Int, count: Int,
+                       into v: UnsafeMutablePointer<Float>, stride plane: Int) {
+    let c = g.c, h = g.h, w = g.w
     parallelFor(c, cost: 100 * count) { ch in
       tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = x + (image * c + ch) * h * w
@@ -224,12 +229,12 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
     }
   }
 
-  /// `v[ξ][ch][t − first] = (Bᵀ d B)[ξ]` with d the 3×3 tile of the coarse
+  /// `v[ξ·plane + ch·count + t − first] = (Bᵀ d B)[ξ]` with d the 3×3 tile of the coarse
   /// image `x[n][channels][ho][wo]` at (2ty + shift.0, 2tx + shift.1), zero
   /// outside. Every entry of the chunk is written.
   func transformCoarse(_ x: UnsafePointer<Float>, channels: Int, first: Int, count: Int, shift: (Int, Int),
-                       into v: UnsafeMutablePointer<Float>) {
-    let h = g.ho, w = g.wo, plane = channels * count
+                       into v: UnsafeMutablePointer<Float>, stride plane: Int) {
+    let h = g.ho, w = g.wo
     parallelFor(channels, cost: 30 * count) { ch in
       tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = x + (image * channels + ch) * h * w
@@ -264,10 +269,11 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
     }
   }
 
-  /// `dm[ξ][oc][t − first] = (A dy Aᵀ)[ξ]` for the 2×2 tiles of the coarse
+  /// `dm[ξ·plane + oc·count + t − first] = (A dy Aᵀ)[ξ]` for the 2×2 tiles of the coarse
   /// `dy[n][o][ho][wo]` (zero past the edge). Every entry is written.
-  func transformGradient(_ dy: UnsafePointer<Float>, first: Int, count: Int, into dm: UnsafeMutablePointer<Float>) {
-    let h = g.ho, w = g.wo, plane = o * count
+  func transformGradient(_ dy: UnsafePointer<Float>, first: Int, count: Int,
+                         into dm: UnsafeMutablePointer<Float>, stride plane: Int) {
+    let h = g.ho, w = g.wo
     parallelFor(o, cost: 30 * count) { oc in
       tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
         let base = dy + (image * o + oc) * h * w
@@ -294,9 +300,9 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
 
   /// For each tile of the chunk and channel, `Aᵀ M A` (+ bias) into the
   /// tile's pixels (i, j) of the coarse grid that exist, at `pixel(image, ch, i, j)`.
-  func transformOutput(_ m: UnsafePointer<Float>, channels: Int, first: Int, count: Int, bias: [Float]?,
-                       pixel: (Int, Int, Int, Int) -> UnsafeMutablePointer<Float>) {
-    let h = g.ho, w = g.wo, plane = channels * count
+  func transformOutput(_ m: UnsafePointer<Float>, stride plane: Int, channels: Int, first: Int, count: Int,
+                       bias: [Float]?, pixel: (Int, Int, Int, Int) -> UnsafeMutablePointer<Float>) {
+    let h = g.ho, w = g.wo
     parallelFor(channels, cost: 30 * count) { ch in
       let b = bias?[ch] ?? 0
       tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
