@@ -2,6 +2,9 @@
 public let positionConvolutionChannelBlock = 64
 /// Positions per block of the position-major forward kernel.
 public let positionConvolutionPositionBlock = 6
+/// Floats of packed weights one pass of the position-major forward kernel
+/// reads (128 KiB: a quarter of the smallest level-2 cache it runs on).
+public let positionConvolutionWeightBudget = 1 << 15
 
 /// Kernels for convolutions of small images with many channels, where the
 /// zero bands of `SameConvolution`'s planes would cost too many positions.
@@ -21,24 +24,36 @@ public enum PositionConvolution {
                              positions: UnsafePointer<Int>, count: Int,
                              w: UnsafePointer<Float>,
                              dst: UnsafeMutablePointer<Float>, dstStride: Int) {
-    var p = 0
-    while p < count {
-      for j0 in stride(from: 0, to: positionConvolutionChannelBlock, by: ChannelRow.width) {
-        var rows = InlineArray<6, ChannelRow>(repeating: ChannelRow())
-        var wp = w + j0
-        for t in 0..<taps {
-          // The six positions' rows of input channels at this tap.
-          var sources = InlineArray<6, UnsafePointer<Float>>(repeating: src)
-          for k in 0..<6 { sources[k] = src + (positions[p + k] + offsets[t]) * cin }
-          for c in 0..<cin {
-            let weights = ChannelRow(loading: wp)
-            for k in 0..<6 { rows[k].add(Lanes(repeating: sources[k][c]), weights) }
-            wp += positionConvolutionChannelBlock
+    // The taps in passes whose weights (`span · cin · 64` floats) stay in
+    // the level-2 cache while every block of positions reads them; the
+    // first pass stores the sums, the others add to them. One pass over all
+    // taps would stream every weight from memory again for each block of
+    // six positions (128 → 128 channels, 16 taps: 512 KiB per block).
+    let span = max(1, min(taps, positionConvolutionWeightBudget / max(1, cin * positionConvolutionChannelBlock)))
+    var t0 = 0
+    while t0 < taps {
+      let t1 = min(taps, t0 + span)
+      var p = 0
+      while p < count {
+        for j0 in stride(from: 0, to: positionConvolutionChannelBlock, by: ChannelRow.width) {
+          var rows = InlineArray<6, ChannelRow>(repeating: ChannelRow())
+          if t0 > 0 { for k in 0..<6 { rows[k] = ChannelRow(loading: dst + (p + k) * dstStride + j0) } }
+          var wp = w + t0 * cin * positionConvolutionChannelBlock + j0
+          for t in t0..<t1 {
+            // The six positions' rows of input channels at this tap.
+            var sources = InlineArray<6, UnsafePointer<Float>>(repeating: src)
+            for k in 0..<6 { sources[k] = src + (positions[p + k] + offsets[t]) * cin }
+            for c in 0..<cin {
+              let weights = ChannelRow(loading: wp)
+              for k in 0..<6 { rows[k].add(Lanes(repeating: sources[k][c]), weights) }
+              wp += positionConvolutionChannelBlock
+            }
           }
+          for k in 0..<6 { rows[k].store(dst + (p + k) * dstStride + j0) }
         }
-        for k in 0..<6 { rows[k].store(dst + (p + k) * dstStride + j0) }
+        p += positionConvolutionPositionBlock
       }
-      p += positionConvolutionPositionBlock
+      t0 = t1
     }
   }
 

@@ -167,22 +167,30 @@ private func stridedWinograd(_ g: ConvGeometry, n: Int, out o: Int) -> StridedWi
   return winograd
 }
 
-/// A kernel backend for a strided convolution (and its transpose), or nil:
-/// phases where their planes waste at most a fifth of their positions
-/// (unless a policy asks for them), else position-major kernels for the
-/// 4×4 stride-2 geometry on small grids with channels in blocks of 64 —
-/// when the coarse grid of the batch has 256 pixels or more: with fewer
-/// (8² → 4² at batch 8) there are too few blocks for two threads and
-/// sgemm wins (measured: 30–70 GFLOP/s against 50–90), as for same
-/// convolutions.
+/// A kernel backend for a strided convolution (and its transpose), or nil.
+/// The position-major kernels serve the 4×4 stride-2 geometry with channels
+/// in blocks of 64 on coarse grids of at most 16² pixels per image, given
+/// 128 · 128 coarse pixels × output channels in the batch or more. Measured
+/// (docs/performance.md, two alternating rounds): 8² → 4² at batch 8 and
+/// its transpose 105–150 GFLOP/s against im2col's 80–130; 32² → 16² with
+/// 512 channels at batch 1 and 128 → 256 at batch 4, 110–170 against the
+/// phases' 55–145, whose planes lose on these small grids what they save
+/// on larger ones (64² → 32²: phases 150–190, positions 135–150).
+/// Elsewhere phases, where their planes waste at most a fifth of their
+/// positions (or a policy asks for them), and then the position-major
+/// kernels again when the coarse grid of the batch has 256 pixels or more.
+/// With less work there are too few blocks of six positions for two
+/// threads and sgemm wins.
 private func stridedBackend(_ g: ConvGeometry, n: Int, out o: Int) -> (any TransposedConvolutionBackend)? {
   let positions = convolutionPolicy == .planes ? nil : StridedPositionBackend(g, n: n, out: o)
   if convolutionPolicy == .positions, let positions { return positions }
+  let coarse = g.ho * g.wo
+  if convolutionPolicy == .automatic, let positions, coarse <= 256, n * coarse * o >= 128 * 128 { return positions }
   if let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
      convolutionPolicy != .automatic || phases.planes.waste <= 1.2 {
     return PhaseBackend(phases: phases, c: g.c, o: o)
   }
-  guard let positions, n * g.ho * g.wo >= 256 else { return nil }
+  guard let positions, n * coarse >= 256 else { return nil }
   return positions
 }
 

@@ -56,7 +56,10 @@ extension SamePlanes {
 func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int], positions: [Int],
                           packed: [Float], outChannels: Int, _ out: UnsafeMutablePointer<Float>, stride: Int) {
   let blocks = outChannels / outBlock, spans = positions.count / positionBlock, taps = offsets.count
-  let ranges = max(1, min(spans, (4 * workerThreads + blocks - 1) / blocks))
+  // About eight items per thread: with four, a few hundred positions split
+  // into items of two and three blocks kept one thread waiting for the
+  // other at the end of every call.
+  let ranges = max(1, min(spans, (8 * workerThreads + blocks - 1) / blocks))
   packed.withUnsafeBufferPointer { pw in
     offsets.withUnsafeBufferPointer { po in
       positions.withUnsafeBufferPointer { pp in
@@ -73,14 +76,57 @@ func convolveRows(_ rows: UnsafePointer<Float>, cin: Int, offsets: [Int], positi
   }
 }
 
-/// Weights packed `[r/64][t][i][64]` with entry (r, i, t) = `value(r, i, t)`;
-/// block b writes its `blockSize` entries in order, so all are written.
-func packRows(rows: Int, inner: Int, taps: Int, _ value: (Int, Int, Int) -> Float) -> [Float] {
-  let blockSize = taps * inner * outBlock
+/// Weights packed `[r/64][t][i][64]` for the position-major kernels, entry
+/// (r, i, t) = `w[r·rowStride + i·innerStride + taps[t]]`. Block b writes
+/// each of its `taps.count · inner · 64` entries once (every (t, i, r) of
+/// the block is visited by exactly one branch's loops), so all are written.
+func packRows(_ w: UnsafePointer<Float>, rows: Int, inner: Int, rowStride: Int, innerStride: Int, taps: [Int]) -> [Float] {
+  let blockSize = taps.count * inner * outBlock
   return makeFloats(rows / outBlock * blockSize) { buffer in
-    parallelFor(rows / outBlock, cost: blockSize) { b in
-      var out = buffer.baseAddress! + b * blockSize
-      for t in 0..<taps { for i in 0..<inner { for j in 0..<outBlock { out.pointee = value(b * outBlock + j, i, t); out += 1 } } }
+    taps.withUnsafeBufferPointer { taps in
+      parallelFor(rows / outBlock, cost: blockSize) { b in
+        let out = buffer.baseAddress! + b * blockSize, block = w + b * outBlock * rowStride
+        if innerStride < rowStride {
+          // Each row's (i, t) entries lie together, rows a long stride
+          // apart (often a power of two: one cache set). Tiles of 16 rows ×
+          // 16 inner indices are copied row by row into `tile`, then
+          // written out tap by tap, 16 rows (one cache line) at a time.
+          // Each row's taps lie within its first `span` floats, inside the row.
+          let span = taps.max()! + 1
+          precondition(span <= innerStride, "packRows: taps reach past an inner index's entries")
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 16 * span) { buffer in
+            // Entries (jj, ii < count, t < span) are copied in before the
+            // taps' loop reads exactly those.
+            let tile = buffer.baseAddress!
+            for j0 in stride(from: 0, to: outBlock, by: 16) {
+              for i0 in stride(from: 0, to: inner, by: 16) {
+                let count = min(16, inner - i0)
+                for jj in 0..<16 {
+                  for ii in 0..<count {
+                    let from = block + (j0 + jj) * rowStride + (i0 + ii) * innerStride, to = tile + (jj * 16 + ii) * span
+                    for t in 0..<span { to[t] = from[t] }
+                  }
+                }
+                for (k, t) in taps.enumerated() {
+                  for ii in 0..<count {
+                    let to = out + (k * inner + i0 + ii) * outBlock + j0, from = tile + ii * span + t
+                    for jj in 0..<16 { to[jj] = from[jj * 16 * span] }
+                  }
+                }
+              }
+            }
+          }
+        } else {
+          // Rows lie together (a transposed weight): the 64 rows of one
+          // inner index (`64 · rowStride` floats in a run) serve every tap.
+          for i in 0..<inner {
+            for (k, t) in taps.enumerated() {
+              let from = block + i * innerStride + t, to = out + (k * inner + i) * outBlock
+              for j in 0..<outBlock { to[j] = from[j * rowStride] }
+            }
+          }
+        }
+      }
     }
   }
 }
@@ -101,7 +147,7 @@ func gatherRows(_ src: UnsafePointer<Float>, stride: Int, _ g: SamePlanes, chann
 func positionConvolutionForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?,
                                 _ g: ConvGeometry, n: Int, out o: Int, _ y: UnsafeMutablePointer<Float>) {
   let c = g.c, taps = g.kh * g.kw
-  let packed = packRows(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
+  let packed = packRows(w, rows: o, inner: c, rowStride: c * taps, innerStride: taps, taps: Array(0..<taps))
   let pad = g.kh / 2
   forEachImageChunk(n, floatsPerImage: (c + o) * (g.h + pad) * (g.w + pad)) { first, nb in
     let planes = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
@@ -123,7 +169,8 @@ func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<F
                                  gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
   let c = g.c, taps = g.kh * g.kw, pad = g.kh / 2
   // gx = same convolution of gy with the flipped, transposed kernel.
-  let flipped = gx == nil ? [] : packRows(rows: c, inner: o, taps: taps) { r, i, t in w[(i * c + r) * taps + taps - 1 - t] }
+  let flipped = gx == nil ? [] : packRows(w, rows: c, inner: o, rowStride: taps, innerStride: c * taps,
+                                          taps: (0..<taps).reversed())
   forEachImageChunk(n, floatsPerImage: (2 * c + 2 * o) * (g.h + pad) * (g.w + pad)) { first, nb in
     let planes = SamePlanes(n: nb, h: g.h, w: g.w, kernel: g.kh)
     let gyRows = PositionRows(planes: planes, channels: o), xRows = PositionRows(planes: planes, channels: c)
@@ -188,7 +235,12 @@ func addPositionWeightGradient(_ rows: UnsafePointer<Float>, cin c: Int, offsets
       }
     }
   }
-  parallelFor(o, cost: c * taps) { oc in
-    for ic in 0..<c { for t in 0..<taps { gw[(oc * c + ic) * taps + t] += dw[(t * cPadded + ic) * o + oc] } }
+  // By input channel: its taps' rows of dw (`taps · o` floats) stay in the
+  // level-1 cache while each output channel's taps are added in a run.
+  parallelFor(c, cost: o * taps) { ic in
+    for oc in 0..<o {
+      let to = gw + (oc * c + ic) * taps, from = dw + ic * o + oc
+      for t in 0..<taps { to[t] += from[t * cPadded * o] }
+    }
   }
 }

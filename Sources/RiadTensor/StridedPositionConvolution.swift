@@ -70,7 +70,7 @@ struct StridedPositionBackend: TransposedConvolutionBackend {
   /// (+ bias). Every coarse element is written by `gatherRows`.
   func convolve(_ fine: UnsafePointer<Float>, _ w: UnsafePointer<Float>, bias: [Float]?, into coarse: UnsafeMutablePointer<Float>) {
     let c = g.c, taps = Self.taps
-    let packed = packRows(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
+    let packed = packRows(w, rows: o, inner: c, rowStride: c * taps, innerStride: taps, taps: Array(0..<taps))
     forEachImageChunk(n, floatsPerImage: c * (g.h + 1) * (g.w + 1) + o * coarseSize) { first, nb in
       let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: 3)
       let rows = PositionRows(planes: layout, channels: c), list = positions(layout, fine: true, images: nb)
@@ -92,7 +92,7 @@ struct StridedPositionBackend: TransposedConvolutionBackend {
     let c = g.c, taps = Self.taps
     let phases = (0..<4).map { phaseTaps($0 / 2, $0 % 2) }
     let packed = phases.map { list in
-      packRows(rows: c, inner: o, taps: list.count) { r, i, t in w[(i * c + r) * taps + list[t].tap] }
+      packRows(w, rows: c, inner: o, rowStride: taps, innerStride: c * taps, taps: list.map(\.tap))
     }
     forEachImageChunk(n, floatsPerImage: o * (g.ho + 1) * (g.wo + 1) + c * coarseSize) { first, nb in
       let layout = SamePlanes(n: nb, h: g.ho, w: g.wo, kernel: 3)

@@ -215,7 +215,8 @@ struct Checker {
   /// output channels, position-major input, positions out of order.
   mutating func positionForward() {
     let channels = positionConvolutionChannelBlock
-    for (cin, taps, count) in [(3, 9, 6), (17, 4, 12), (64, 1, 18), (1, 9, 6)] {
+    // The last two need more than one pass over the taps (positionConvolutionWeightBudget).
+    for (cin, taps, count) in [(3, 9, 6), (17, 4, 12), (64, 1, 18), (1, 9, 6), (160, 5, 12), (600, 2, 6)] {
       let pixels = 40
       let offsets = UnsafeMutablePointer<Int>.allocate(capacity: taps)
       for t in 0..<taps { offsets[t] = (t / 3) * 7 + t % 3 }

@@ -269,10 +269,17 @@ final class ConvolutionKernelTests: RiadTestCase {
     withPolicy(.positions) { XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions") }
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
     XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "positions")
-    XCTAssertEqual(path([8, 128, 8, 8], [128, 128, 4, 4], stride: 2), "im2col")
+    XCTAssertEqual(path([8, 128, 8, 8], [128, 128, 4, 4], stride: 2), "positions")
+    XCTAssertEqual(path([4, 128, 8, 8], [128, 128, 4, 4], stride: 2), "im2col")
+    // Coarse grids up to 16² per image take the position-major kernels, larger ones phases.
+    XCTAssertEqual(path([4, 128, 32, 32], [256, 128, 4, 4], stride: 2), "positions")
+    XCTAssertEqual(path([1, 512, 32, 32], [512, 512, 4, 4], stride: 2), "positions")
+    XCTAssertEqual(path([1, 512, 16, 16], [512, 512, 4, 4], stride: 2, transposed: true), "positions")
+    XCTAssertEqual(path([1, 128, 64, 64], [256, 128, 4, 4], stride: 2), "phases")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 16, 4, 4], stride: 2, transposed: true), "phases")
     XCTAssertEqual(path([8, 128, 8, 8], [128, 64, 4, 4], stride: 2, transposed: true), "positions")
-    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "im2col")
+    XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "positions")
+    XCTAssertEqual(path([4, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "im2col")
     withPolicy(.im2col) { XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "im2col") }
   }
 }
