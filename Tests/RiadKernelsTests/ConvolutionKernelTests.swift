@@ -282,4 +282,36 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([4, 128, 4, 4], [128, 128, 4, 4], stride: 2, transposed: true), "im2col")
     withPolicy(.im2col) { XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "im2col") }
   }
+  /// Every convolution of the U-Net (widths base·min(2^i, 8), five levels)
+  /// at the speed issue's three sizes runs on riad's own paths, never
+  /// im2col, with each kernel variant this processor runs.
+  func testNoUNetLayerOnIm2col() throws {
+    func path(_ x: [Int], _ w: [Int], stride: Int = 1, transposed: Bool = false) -> String {
+      Tensor.convolutionImplementation(input: x, weight: w, stride: stride, padding: 1, transposed: transposed)
+    }
+    let saved = kernelVariant
+    defer { kernelVariant = saved }
+    let variants = [KernelVariant.avx512, .avx2, .neon].filter { $0.isAvailable }
+    guard !variants.isEmpty else { throw XCTSkip("this processor runs none of riad's kernel variants") }
+    for variant in variants {
+      kernelVariant = variant
+      for (size, base, n) in [(64, 16, 8), (128, 32, 4), (256, 64, 1)] {
+        let w = (0..<5).map { base * min(1 << $0, 8) }
+        var layers: [(String, String)] = [("down1.conv1", path([n, 3, size, size], [w[0], 3, 3, 3])),
+                                          ("down1.conv2", path([n, w[0], size, size], [w[0], w[0], 3, 3])),
+                                          ("final", path([n, w[0], size, size], [3, w[0], 3, 3]))]
+        for i in 1..<5 {
+          let side = size >> i
+          layers.append(("down\(i + 1).conv1", path([n, w[i - 1], 2 * side, 2 * side], [w[i], w[i - 1], 4, 4], stride: 2)))
+          layers.append(("down\(i + 1).conv2", path([n, w[i], side, side], [w[i], w[i], 3, 3])))
+          layers.append(("up.upconv to \(w[i - 1])", path([n, w[i], side, side], [w[i], w[i - 1], 4, 4], stride: 2, transposed: true)))
+          layers.append(("up.conv1 at \(2 * side)²", path([n, 2 * w[i - 1], 2 * side, 2 * side], [w[i - 1], 2 * w[i - 1], 3, 3])))
+          layers.append(("up.conv2 at \(2 * side)²", path([n, w[i - 1], 2 * side, 2 * side], [w[i - 1], w[i - 1], 3, 3])))
+        }
+        for (name, chosen) in layers {
+          XCTAssertNotEqual(chosen, "im2col", "\(variant) \(size)/\(base)/\(n) \(name)")
+        }
+      }
+    }
+  }
 }
