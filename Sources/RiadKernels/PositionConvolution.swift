@@ -3,7 +3,8 @@ public let positionConvolutionChannelBlock = 64
 /// Positions per block of the position-major forward kernel.
 public let positionConvolutionPositionBlock = 6
 /// Floats of packed weights one pass of the position-major forward kernel
-/// reads (128 KiB: a quarter of the smallest level-2 cache it runs on).
+/// reads: 128 KiB, within the level-2 cache of every processor the kernels
+/// target (256 KiB per core and more).
 public let positionConvolutionWeightBudget = 1 << 15
 
 /// Kernels for convolutions of small images with many channels, where the

@@ -91,7 +91,7 @@ func packRows(_ w: UnsafePointer<Float>, rows: Int, inner: Int, rowStride: Int, 
           // apart (often a power of two: one cache set). Tiles of 16 rows ×
           // 16 inner indices are copied row by row into `tile`, then
           // written out tap by tap, 16 rows (one cache line) at a time.
-          // Each row's taps lie within its first `span` floats, inside the row.
+          // The taps of inner index i lie within its first `span` floats.
           let span = taps.max()! + 1
           precondition(span <= innerStride, "packRows: taps reach past an inner index's entries")
           withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * 16 * span) { buffer in
