@@ -212,8 +212,11 @@ struct WinogradBackend: ConvolutionBackend {
     parallelFor(channels, cost: 10 * a * a * count) { c in
       // α patch rows, copied with their zero padding, turned into the rows
       // of Bᵀ d in place; every column the run reads is written.
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: a * width) { buffer in
+      // Plus `T.tilesReach` floats that the last row's eight-tile loads
+      // read past its end (zeros, never used).
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: a * width + T.tilesReach) { buffer in
         let e = buffer.baseAddress!
+        (e + a * width).initialize(repeating: 0, count: T.tilesReach)
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let base = src + (image * channels + c) * h * w
           let x0 = m * tx0 - 1, columns = m * (tx1 - tx0) + 2
@@ -226,10 +229,15 @@ struct WinogradBackend: ConvolutionBackend {
             if hi > lo { (row + lo).update(from: line + x0 + lo, count: hi - lo) }
             if hi < columns { (row + max(hi, lo)).update(repeating: 0, count: columns - max(hi, lo)) }
           }
-          for x in 0..<columns { T.input(e + x, width, e + x, width) }
+          var x = 0
+          while x + 8 <= columns { T.input8(e + x, width, e + x, width); x += 8 }
+          while x < columns { T.input(e + x, width, e + x, width); x += 1 }
+          let run = tx1 - tx0
           for i in 0..<a {
             let row = e + i * width, out = v + (a * i) * plane + c * count + k0
-            for k in 0..<(tx1 - tx0) { T.input(row + m * k, 1, out + k, plane) }
+            var k = 0
+            while k + 8 <= run { T.inputTiles8(row + m * k, out + k, plane); k += 8 }
+            while k < run { T.input(row + m * k, 1, out + k, plane); k += 1 }
           }
         }
       }
@@ -257,10 +265,15 @@ struct WinogradBackend: ConvolutionBackend {
             row.update(from: base + y * w + x0, count: inside)
             if inside < columns { (row + inside).update(repeating: 0, count: columns - inside) }
           }
-          for x in 0..<columns { T.gradient(rows + x, width, e + x, width) }
+          var x = 0
+          while x + 8 <= columns { T.gradient8(rows + x, width, e + x, width); x += 8 }
+          while x < columns { T.gradient(rows + x, width, e + x, width); x += 1 }
+          let run = tx1 - tx0
           for i in 0..<a {
             let row = e + i * width, out = dm + (a * i) * plane + c * count + k0
-            for k in 0..<(tx1 - tx0) { T.gradient(row + m * k, 1, out + k, plane) }
+            var k = 0
+            while k + 8 <= run { T.gradientTiles8(row + m * k, out + k, plane); k += 8 }
+            while k < run { T.gradient(row + m * k, 1, out + k, plane); k += 1 }
           }
         }
       }
@@ -283,16 +296,21 @@ struct WinogradBackend: ConvolutionBackend {
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let run = tx1 - tx0, at = mm + c * count + k0
           for j in 0..<a {
-            for k in 0..<run { T.output(at + j * plane + k, a * plane, s + j * width + k, a * width) }
+            var k = 0
+            while k + 8 <= run { T.output8(at + j * plane + k, a * plane, s + j * width + k, a * width); k += 8 }
+            while k < run { T.output(at + j * plane + k, a * plane, s + j * width + k, a * width); k += 1 }
           }
           let base = dst + (image * channels + c) * h * w
           // Whole tiles, then the pixels of the last one inside the image.
           let whole = min(run, (w - m * tx0) / m), rest = min(m, w - m * (tx0 + whole))
           for i in 0..<m where m * ty + i < h {
             let line = base + (m * ty + i) * w + m * tx0, r = s + i * a * width
-            for k in 0..<whole {
+            var k = 0
+            while k + 8 <= whole { T.outputTiles8(r + k, width, line + m * k, bias: b); k += 8 }
+            while k < whole {
               T.output(r + k, width, line + m * k, 1)
               for p in 0..<m { line[m * k + p] += b }
+              k += 1
             }
             if whole < run {
               T.output(r + whole, width, pixels, 1)
@@ -307,26 +325,107 @@ struct WinogradBackend: ConvolutionBackend {
 
 /// One of Winograd's algorithms F(m×m, 3×3): its tile sizes and its four
 /// one-dimensional transforms (the kernel's adjoint, Gᵀ, is the transpose
-/// of `kernelMatrix`). Each reads its values at `s`, `s + ss`, …
-/// and writes its results at `d`, `d + ds`, …, reading every value before
-/// it writes one (so `s` and `d` may be the same).
+/// of `kernelMatrix`). Each transform is written once, over a `TransformLane`:
+/// it gets its values from `value(i)` and hands its results to
+/// `result(i, x)`, reading every value before it hands over one (so the
+/// two may be the same memory). The pointer forms below read at `s`,
+/// `s + ss`, … and write at `d`, `d + ds`, …, one float or (the `…8`
+/// forms) eight consecutive floats at each.
 protocol WinogradTransform {
   /// Output pixels per tile side.
   static var m: Int { get }
   /// Bᵀ: α values of an input patch to α.
-  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  static func input<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void)
   /// G: the 3 taps of a kernel row or column to α (read once, by
   /// `kernelMatrix`).
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
   /// Aᵀ: α products to m output pixels.
-  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  static func output<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void)
   /// A, the adjoint of `output`: m output-gradient pixels to α.
-  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int)
+  static func gradient<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void)
+  /// The input patches' values i of eight consecutive tiles along a row,
+  /// tile k's at `s[m·k + i]`, as lanes k (vector loads and shuffles;
+  /// they read `tilesReach` floats past the last tile's α).
+  static func tiles8(_ s: UnsafePointer<Float>, count: Int) -> InlineArray<6, SIMD8<Float>>
+  static var tilesReach: Int { get }
+  /// Eight tiles' m pixels, `pixels[p]` lane k, interleaved to
+  /// `d[m·k + p]`.
+  static func storeTiles8(_ pixels: InlineArray<6, SIMD8<Float>>, _ d: UnsafeMutablePointer<Float>)
 }
+
+/// What the transforms compute on: one float, or eight (eight tiles or
+/// eight columns at once).
+protocol TransformLane {
+  static func + (a: Self, b: Self) -> Self
+  static func - (a: Self, b: Self) -> Self
+  static func * (a: Float, b: Self) -> Self
+  static prefix func - (a: Self) -> Self
+}
+
+extension Float: TransformLane {}
+extension SIMD8: TransformLane where Scalar == Float {}
 
 extension WinogradTransform {
   /// Input patch pixels per tile side.
   static var alpha: Int { m + 2 }
+
+  @inline(__always)
+  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    input({ s[$0 * ss] }, { d[$0 * ds] = $1 })
+  }
+
+  @inline(__always)
+  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    output({ s[$0 * ss] }, { d[$0 * ds] = $1 })
+  }
+
+  @inline(__always)
+  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    gradient({ s[$0 * ss] }, { d[$0 * ds] = $1 })
+  }
+
+  /// `input` on eight consecutive columns at once.
+  @inline(__always)
+  static func input8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    input({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+  }
+
+  /// `output` on eight consecutive columns at once.
+  @inline(__always)
+  static func output8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    output({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+  }
+
+  /// `gradient` on eight consecutive columns at once.
+  @inline(__always)
+  static func gradient8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    gradient({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+  }
+
+  /// Bᵀ along one row for eight consecutive tiles, tile k reading
+  /// `s[m·k ..< m·k + α]`, result i of tile k to `d[i·ds + k]`.
+  @inline(__always)
+  static func inputTiles8(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let values = tiles8(s, count: alpha)
+    input({ values[$0] }, { store8($1, d + $0 * ds) })
+  }
+
+  /// A along one row for eight consecutive tiles, tile k reading its m
+  /// gradient pixels at `s[m·k ..< m·k + m]`, result i to `d[i·ds + k]`.
+  @inline(__always)
+  static func gradientTiles8(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let values = tiles8(s, count: m)
+    gradient({ values[$0] }, { store8($1, d + $0 * ds) })
+  }
+
+  /// Aᵀ along one row for eight consecutive tiles: value j of tile k at
+  /// `s[j·ss + k]`; tile k's m pixels, plus `bias`, to `d[m·k ..< m·k + m]`.
+  @inline(__always)
+  static func outputTiles8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, bias: Float) {
+    var pixels = InlineArray<6, SIMD8<Float>>(repeating: SIMD8())
+    output({ load8(s + $0 * ss) }, { pixels[$0] = $1 + bias })
+    storeTiles8(pixels, d)
+  }
 }
 
 /// F(2×2, 3×3), on the points 0, ±1 and ∞:
@@ -336,11 +435,12 @@ extension WinogradTransform {
 ///     Aᵀ = [1 1 1 0; 0 1 −1 −1]
 enum WinogradF2: WinogradTransform {
   static var m: Int { 2 }
+  static var tilesReach: Int { 0 }
 
   @inline(__always)
-  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let d0 = s[0], d1 = s[ss], d2 = s[2 * ss], d3 = s[3 * ss]
-    d[0] = d0 - d2; d[ds] = d1 + d2; d[2 * ds] = d2 - d1; d[3 * ds] = d1 - d3
+  static func input<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let d0 = value(0), d1 = value(1), d2 = value(2), d3 = value(3)
+    result(0, d0 - d2); result(1, d1 + d2); result(2, d2 - d1); result(3, d1 - d3)
   }
 
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
@@ -349,15 +449,36 @@ enum WinogradF2: WinogradTransform {
   }
 
   @inline(__always)
-  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let m0 = s[0], m1 = s[ss], m2 = s[2 * ss], m3 = s[3 * ss]
-    d[0] = m0 + m1 + m2; d[ds] = m1 - m2 - m3
+  static func output<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let m0 = value(0), m1 = value(1), m2 = value(2), m3 = value(3)
+    result(0, m0 + m1 + m2); result(1, m1 - m2 - m3)
   }
 
   @inline(__always)
-  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let y0 = s[0], y1 = s[ss]
-    d[0] = y0; d[ds] = y0 + y1; d[2 * ds] = y0 - y1; d[3 * ds] = -y1
+  static func gradient<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let y0 = value(0), y1 = value(1)
+    result(0, y0); result(1, y0 + y1); result(2, y0 - y1); result(3, -y1)
+  }
+
+  /// Tile k's values 0…3 start at s[2k]: the even and odd lanes of
+  /// s[0 ..< 16], then of s[2 ..< 18] (read only when `count` > 2).
+  @inline(__always)
+  static func tiles8(_ s: UnsafePointer<Float>, count: Int) -> InlineArray<6, SIMD8<Float>> {
+    var v = InlineArray<6, SIMD8<Float>>(repeating: SIMD8())
+    let a = UnsafeRawPointer(s).loadUnaligned(as: SIMD16<Float>.self)
+    v[0] = a.evenHalf; v[1] = a.oddHalf
+    if count > 2 {
+      let b = UnsafeRawPointer(s + 2).loadUnaligned(as: SIMD16<Float>.self)
+      v[2] = b.evenHalf; v[3] = b.oddHalf
+    }
+    return v
+  }
+
+  @inline(__always)
+  static func storeTiles8(_ pixels: InlineArray<6, SIMD8<Float>>, _ d: UnsafeMutablePointer<Float>) {
+    var out = SIMD16<Float>()
+    out.evenHalf = pixels[0]; out.oddHalf = pixels[1]
+    UnsafeMutableRawPointer(d).storeBytes(of: out, as: SIMD16<Float>.self)
   }
 }
 
@@ -369,15 +490,16 @@ enum WinogradF2: WinogradTransform {
 ///     Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]
 enum WinogradF4: WinogradTransform {
   static var m: Int { 4 }
+  static var tilesReach: Int { 2 }
 
   @inline(__always)
-  static func input(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let d0 = s[0], d1 = s[ss], d2 = s[2 * ss], d3 = s[3 * ss], d4 = s[4 * ss], d5 = s[5 * ss]
+  static func input<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let d0 = value(0), d1 = value(1), d2 = value(2), d3 = value(3), d4 = value(4), d5 = value(5)
     let p = d4 - 4 * d2, q = d3 - 4 * d1, r = d4 - d2, t = 2 * (d3 - d1)
-    d[0] = 4 * d0 - 5 * d2 + d4
-    d[ds] = p + q; d[2 * ds] = p - q
-    d[3 * ds] = r + t; d[4 * ds] = r - t
-    d[5 * ds] = 4 * d1 - 5 * d3 + d5
+    result(0, 4 * d0 - 5 * d2 + d4)
+    result(1, p + q); result(2, p - q)
+    result(3, r + t); result(4, r - t)
+    result(5, 4 * d1 - 5 * d3 + d5)
   }
 
   static func kernel(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
@@ -390,23 +512,49 @@ enum WinogradF4: WinogradTransform {
   }
 
   @inline(__always)
-  static func output(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let m0 = s[0], m1 = s[ss], m2 = s[2 * ss], m3 = s[3 * ss], m4 = s[4 * ss], m5 = s[5 * ss]
+  static func output<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let m0 = value(0), m1 = value(1), m2 = value(2), m3 = value(3), m4 = value(4), m5 = value(5)
     let sum12 = m1 + m2, diff12 = m1 - m2, sum34 = m3 + m4, diff34 = m3 - m4
-    d[0] = m0 + sum12 + sum34
-    d[ds] = diff12 + 2 * diff34
-    d[2 * ds] = sum12 + 4 * sum34
-    d[3 * ds] = diff12 + 8 * diff34 + m5
+    result(0, m0 + sum12 + sum34)
+    result(1, diff12 + 2 * diff34)
+    result(2, sum12 + 4 * sum34)
+    result(3, diff12 + 8 * diff34 + m5)
   }
 
   @inline(__always)
-  static func gradient(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    let y0 = s[0], y1 = s[ss], y2 = s[2 * ss], y3 = s[3 * ss]
+  static func gradient<L: TransformLane>(_ value: (Int) -> L, _ result: (Int, L) -> Void) {
+    let y0 = value(0), y1 = value(1), y2 = value(2), y3 = value(3)
     let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd4 = 2 * y1 + 8 * y3
-    d[0] = y0
-    d[ds] = even + odd; d[2 * ds] = even - odd
-    d[3 * ds] = even4 + odd4; d[4 * ds] = even4 - odd4
-    d[5 * ds] = y3
+    result(0, y0)
+    result(1, even + odd); result(2, even - odd)
+    result(3, even4 + odd4); result(4, even4 - odd4)
+    result(5, y3)
+  }
+
+  /// Tile k's values 0…5 start at s[4k]: lanes 0, 1, 2, 3 (mod 4) of
+  /// s[0 ..< 32], then lanes 0 and 1 of s[4 ..< 36] (read only when
+  /// `count` > 4; its last two floats lie past tile 7's six).
+  @inline(__always)
+  static func tiles8(_ s: UnsafePointer<Float>, count: Int) -> InlineArray<6, SIMD8<Float>> {
+    var v = InlineArray<6, SIMD8<Float>>(repeating: SIMD8())
+    let a = UnsafeRawPointer(s).loadUnaligned(as: SIMD32<Float>.self)
+    v[0] = a.evenHalf.evenHalf; v[1] = a.oddHalf.evenHalf; v[2] = a.evenHalf.oddHalf; v[3] = a.oddHalf.oddHalf
+    if count > 4 {
+      let b = UnsafeRawPointer(s + 4).loadUnaligned(as: SIMD32<Float>.self)
+      v[4] = b.evenHalf.evenHalf; v[5] = b.oddHalf.evenHalf
+    }
+    return v
+  }
+
+  @inline(__always)
+  static func storeTiles8(_ pixels: InlineArray<6, SIMD8<Float>>, _ d: UnsafeMutablePointer<Float>) {
+    // Pixel p of tile k to lane 4k + p: pixels 0 and 2 interleaved in the
+    // even lanes, 1 and 3 in the odd ones.
+    var even = SIMD16<Float>(), odd = SIMD16<Float>(), out = SIMD32<Float>()
+    even.evenHalf = pixels[0]; even.oddHalf = pixels[2]
+    odd.evenHalf = pixels[1]; odd.oddHalf = pixels[3]
+    out.evenHalf = even; out.oddHalf = odd
+    UnsafeMutableRawPointer(d).storeBytes(of: out, as: SIMD32<Float>.self)
   }
 }
 
@@ -501,4 +649,14 @@ func winogradWeightProducts(_ products: Int, rows: Int, inner: Int, count: Int,
 func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
+}
+
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }

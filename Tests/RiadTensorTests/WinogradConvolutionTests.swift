@@ -89,8 +89,11 @@ final class WinogradConvolutionTests: RiadTestCase {
   /// go in chunks of 7 (which end inside tile rows and inside images).
   func testAgreesWithIm2col() throws {
     var rng = RandomGenerator(seed: 32)
+    // The last two have runs of eight tiles and more, for the transforms'
+    // eight-tile vectors (with tiles left over, and a last tile that sticks out).
     for (shape, out) in [([2, 5, 7, 9], 6), ([3, 64, 16, 16], 64), ([1, 130, 8, 12], 70), ([2, 3, 1, 1], 4),
-                         ([1, 2, 2, 3], 3), ([4, 16, 13, 6], 33), ([2, 8, 10, 11], 9)] {
+                         ([1, 2, 2, 3], 3), ([4, 16, 13, 6], 33), ([2, 8, 10, 11], 9),
+                         ([1, 6, 9, 38], 5), ([2, 4, 5, 70], 3)] {
       let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], 3, 3], using: &rng)
       let b = Tensor.randn([out], using: &rng)
       let expected = try withPolicy(.im2col) { try run(x, w, b) }
