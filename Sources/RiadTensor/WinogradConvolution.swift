@@ -290,9 +290,9 @@ struct WinogradBackend: ConvolutionBackend {
     parallelFor(channels, cost: 10 * a * a * count) { c in
       let b = bias?[c] ?? 0
       // Aᵀ M for a run: m × α rows of `width` (row i, column j at
-      // (i·α + j)·width), then one tile's m pixels of a row.
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: m * a * width + m) { buffer in
-        let s = buffer.baseAddress!, pixels = s + m * a * width
+      // (i·α + j)·width).
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: m * a * width) { buffer in
+        let s = buffer.baseAddress!
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let run = tx1 - tx0, at = mm + c * count + k0
           for j in 0..<a {
@@ -301,20 +301,18 @@ struct WinogradBackend: ConvolutionBackend {
             while k < run { T.output(at + j * plane + k, a * plane, s + j * width + k, a * width); k += 1 }
           }
           let base = dst + (image * channels + c) * h * w
-          // Whole tiles, then the pixels of the last one inside the image.
+          // Whole tiles, then the pixels of the last one inside the image
+          // (at most one sticks out).
           let whole = min(run, (w - m * tx0) / m), rest = min(m, w - m * (tx0 + whole))
           for i in 0..<m where m * ty + i < h {
             let line = base + (m * ty + i) * w + m * tx0, r = s + i * a * width
             var k = 0
             while k + 8 <= whole { T.outputTiles8(r + k, width, line + m * k, bias: b); k += 8 }
-            while k < whole {
-              T.output(r + k, width, line + m * k, 1)
-              for p in 0..<m { line[m * k + p] += b }
+            while k < run {
+              // A whole tile, or the last one's `rest` pixels inside the image.
+              let tile = r + k, to = line + m * k, inside = k < whole ? m : rest
+              T.output({ tile[$0 * width] }, { p, x in if p < inside { to[p] = x + b } })
               k += 1
-            }
-            if whole < run {
-              T.output(r + whole, width, pixels, 1)
-              for p in 0..<rest { line[m * whole + p] = pixels[p] + b }
             }
           }
         }
@@ -387,19 +385,19 @@ extension WinogradTransform {
   /// `input` on eight consecutive columns at once.
   @inline(__always)
   static func input8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    input({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    input({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
   }
 
   /// `output` on eight consecutive columns at once.
   @inline(__always)
   static func output8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    output({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    output({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
   }
 
   /// `gradient` on eight consecutive columns at once.
   @inline(__always)
   static func gradient8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    gradient({ load8(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    gradient({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
   }
 
   /// Bᵀ along one row for eight consecutive tiles, tile k reading
@@ -423,7 +421,7 @@ extension WinogradTransform {
   @inline(__always)
   static func outputTiles8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, bias: Float) {
     var pixels = InlineArray<6, SIMD8<Float>>(repeating: SIMD8())
-    output({ load8(s + $0 * ss) }, { pixels[$0] = $1 + bias })
+    output({ lanes(s + $0 * ss) }, { pixels[$0] = $1 + bias })
     storeTiles8(pixels, d)
   }
 }
@@ -649,11 +647,6 @@ func winogradWeightProducts(_ products: Int, rows: Int, inner: Int, count: Int,
 func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
-}
-
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 @inline(__always)
