@@ -121,7 +121,7 @@ struct Bench: ParsableCommand {
     let gemm = try time { _ = try Tensor.matmul(a, b) }
     print("OpenBLAS core \(ComputeInfo.blasCore); kernels: \(ComputeInfo.kernelISA)")
     print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
-    print("layer            shape (batch \(batch))                 forward GFLOP/s  backward GFLOP/s  path")
+    print("layer            shape (batch \(batch))                 forward ms  GFLOP/s  backward ms  GFLOP/s  path")
     var totalF = 0.0, totalB = 0.0, flopsF = 0.0
     for l in unetLayers() where only.map({ l.name.hasPrefix($0) }) ?? true {
       let x = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng).asParameter()
@@ -142,7 +142,7 @@ struct Bench: ParsableCommand {
       let path = Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: l.transposed ? 2 : l.stride,
                                                   padding: 1, transposed: l.transposed)
       print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
-            + String(format: "%8.1f %17.1f  ", 2 * macs / tf / 1e9, 4 * macs / tb / 1e9) + path)
+            + String(format: "%10.2f %8.1f %12.2f %8.1f  ", tf * 1000, 2 * macs / tf / 1e9, tb * 1000, 4 * macs / tb / 1e9) + path)
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
                  totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, 2 * flopsF / totalB / 1e9))

@@ -72,11 +72,10 @@ public enum Losses {
     try checkPair(a, b, "ssim")
     guard window >= 1, window % 2 == 1 else { throw TensorError("ssim: window must be a positive odd number, got \(window)") }
     let (n, c, h, w) = (a.shape[0], a.shape[1], a.shape[2], a.shape[3])
-    let g = gaussian(window, sigma)
-    let kernel = Tensor(shape: [1, 1, window, window], data: g.flatMap { gy in g.map { gy * $0 } })
-    // One convolution filters the five statistics of every channel at once.
-    let planes = try Tensor.cat([a, b, a.square(), b.square(), a * b], dim: 0).reshaped([5 * n * c, 1, h, w])
-    let f = try Tensor.conv2d(planes, kernel, nil, stride: 1, padding: window / 2).reshaped([5, n, c, h, w])
+    // One separable filter (the Gaussian window is g ⊗ g) smooths the five
+    // statistics of every channel at once.
+    let statistics = try Tensor.cat([a, b, a.square(), b.square(), a * b], dim: 0)
+    let f = try statistics.separableFilter(gaussian(window, sigma)).reshaped([5, n, c, h, w])
     func part(_ i: Int) throws -> Tensor { try f.indexed([.at(i)]) }
     let (muA, muB, aa, bb, ab) = (try part(0), try part(1), try part(2), try part(3), try part(4))
     let c1: Float = 0.01 * 0.01, c2: Float = 0.03 * 0.03

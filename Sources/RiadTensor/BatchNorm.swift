@@ -164,7 +164,7 @@ private func inputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
     var gv = lanes(g + j)
     if let y { gv.replace(with: 0, where: lanes(y + j) .<= 0) }
     let v = scv * (gv - mgv - (lanes(x + j) - muv) * sv * mghv)
-    UnsafeMutableRawPointer(dx + j).storeBytes(of: v, as: SIMD8<Float>.self)
+    storeLanes(v, dx + j)
     j += 8
   }
   while j < p {

@@ -83,10 +83,11 @@ extension Tensor {
         Tensor(shape: out, data: Broadcast.zip(x, y, out, f))
       }
       switch op {
-      // d(a+b) = g, g
-      case .add: return [down(g, sa), down(g, sb)]
+      // d(a+b) = g, g (nothing for an operand without a gradient: a
+      // constant such as the 1 of `1 - m` would be summed over every element)
+      case .add: return [a.requiresGrad ? down(g, sa) : nil, b.requiresGrad ? down(g, sb) : nil]
       // d(a-b) = g, -g
-      case .sub: return [down(g, sa), down(g.map { -$0 }, sb)]
+      case .sub: return [a.requiresGrad ? down(g, sa) : nil, b.requiresGrad ? down(g.map { -$0 }, sb) : nil]
       // a mod b = a − b·⌊a/b⌋: g, −g·⌊a/b⌋ (torch.remainder's rule)
       case .mod:
         let gb = b.requiresGrad ? down(z(g, z(a, b) { ($0 / $1).rounded(.down) }) { -$0 * $1 }, sb) : nil

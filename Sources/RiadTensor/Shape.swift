@@ -49,35 +49,21 @@ extension Tensor {
     let st = strides
     let offsets = order.map { d in (0..<shape[d]).map { $0 * st[d] } }
     let newShape = order.map { shape[$0] }
-    return Tensor(shape: newShape, data: gather(offsets, newShape))
+    return Tensor(shape: newShape, data: gather(offsets))
   }
 
-  /// Collects `data[Σ offsets[d][i_d]]` for every multi-index of `outShape`.
-  func gather(_ offsets: [[Int]], _ outShape: [Int]) -> [Float] {
-    let n = outShape.product
-    if n == 0 { return [] }
-    let r = offsets.count
-    if r == 0 { return [data[0]] }
-    // The odometer visits each of the n multi-indices once, writing o[k] for k = 0..<n.
+  /// Collects `data[Σ offsets[d][i_d]]` for every multi-index, in row-major order.
+  func gather(_ offsets: [[Int]]) -> [Float] {
+    let n = offsets.reduce(1) { $0 * $1.count }
+    // The runs cover the n selected elements in order, each copied to o[k..<k+count] once.
     return makeFloats(n) { o in
-    data.withUnsafeBufferPointer { p in
-        var index = [Int](repeating: 0, count: r)
-        var base = offsets.reduce(0) { $0 + $1[0] } - offsets[r - 1][0]
-        let last = offsets[r - 1]
+      data.withUnsafeBufferPointer { p in
         var k = 0
-        while k < n {
-          for off in last { o[k] = p[base + off]; k += 1 }
-          var d = r - 2
-          while d >= 0 {
-            base -= offsets[d][index[d]]
-            index[d] += 1
-            if index[d] < outShape[d] { base += offsets[d][index[d]]; break }
-            index[d] = 0; base += offsets[d][0]
-            d -= 1
-          }
-          if d < 0 { break }
+        Tensor.forEachRun(offsets) { off, count in
+          (o.baseAddress! + k).update(from: p.baseAddress! + off, count: count)
+          k += count
         }
-    }
+      }
     }
   }
 
@@ -134,14 +120,22 @@ extension Tensor {
     let (positions, kept) = try resolve(subscripts)
     let st = strides
     let offsets = positions.enumerated().map { d, ps in ps.map { $0 * st[d] } }
-    let full = positions.map(\.count)
-    let values = gather(offsets, full)
-    let outShape = zip(full, kept).filter(\.1).map(\.0)
+    let values = gather(offsets)
+    let outShape = zip(positions.map(\.count), kept).filter(\.1).map(\.0)
     let x = self
     return Tensor(shape: outShape, data: values).record("index", [x], reads: []) { g in
+      // Selected positions are distinct (slices and integers never repeat
+      // one), so each run's gradient is stored, not added.
       var gx = [Float](repeating: 0, count: x.count)
-      var k = 0
-      Tensor.forEachOffset(offsets) { off in gx[off] += g.data[k]; k += 1 }
+      gx.withUnsafeMutableBufferPointer { px in
+        g.data.withUnsafeBufferPointer { pg in
+          var k = 0
+          Tensor.forEachRun(offsets) { off, count in
+            (px.baseAddress! + off).update(from: pg.baseAddress! + k, count: count)
+            k += count
+          }
+        }
+      }
       return [Tensor(shape: x.shape, data: gx)]
     }
   }
@@ -171,9 +165,14 @@ extension Tensor {
       throw TensorError("index assignment: cannot write a value computed from parameters into a parameter (a leaf of autograd); write into a copy instead: y = w * 1, then y[...] = value")
     }
     let v = Broadcast.expand(Tensor(shape: valueShape, data: value.data), to: selShape).data
-    var k = 0
     update { p in
-      Tensor.forEachOffset(offsets) { off in p[off] = v[k]; k += 1 }
+      v.withUnsafeBufferPointer { pv in
+        var k = 0
+        Tensor.forEachRun(offsets) { off, count in
+          (p.baseAddress! + off).update(from: pv.baseAddress! + k, count: count)
+          k += count
+        }
+      }
     }
     // A parameter edited with plain values stays a leaf (like an optimizer step).
     guard recording, !(requiresGrad && node == nil) else { return }
@@ -183,27 +182,58 @@ extension Tensor {
     node = GradNode(op: "assign", inputs: [value], edges: [previous, GradEdge(value)], reads: [], output: nil) { g in
       var kept = g.data, picked: [Float] = []
       picked.reserveCapacity(selShape.product)
-      Tensor.forEachOffset(offsets) { off in picked.append(kept[off]); kept[off] = 0 }
+      kept.withUnsafeMutableBufferPointer { pk in
+        Tensor.forEachRun(offsets) { off, count in
+          picked.append(contentsOf: UnsafeBufferPointer(start: pk.baseAddress! + off, count: count))
+          (pk.baseAddress! + off).update(repeating: 0, count: count)
+        }
+      }
       let gv = Broadcast.reduce(Tensor(shape: selShape, data: picked), to: valueShape)
       return [Tensor(shape: shape, data: kept), Tensor(shape: vShape, data: gv.data)]
     }
   }
 
-  /// Calls `body` with `Σ offsets[d][i_d]` for every multi-index, in row-major order.
+  /// Calls `body(offset, count)` for runs of consecutive elements that
+  /// together are `Σ offsets[d][i_d]` for every multi-index, in row-major
+  /// order (`offsets[d]`: one dimension's selected positions times its
+  /// stride). A trailing dimension joins the run when its offsets step by
+  /// the run's length so far, which holds for the last dimension at unit
+  /// steps, then only while the dimensions after are whole (a stride is the
+  /// product of the extents after it) or for a single position:
+  /// `t[2]` or `t[:, 3:9]` of a `[4, 16]` tensor is one run or four of six.
+  static func forEachRun(_ offsets: [[Int]], _ body: (_ offset: Int, _ count: Int) -> Void) {
+    let r = offsets.count
+    if offsets.contains(where: { $0.isEmpty }) { return }
+    var joined = 0, count = 1
+    for d in stride(from: r - 1, through: 0, by: -1) {
+      let o = offsets[d]
+      guard o.indices.allSatisfy({ o[$0] == o[0] + $0 * count }) else { break }
+      joined += 1; count *= o.count
+    }
+    let first = offsets[(r - joined)...].reduce(0) { $0 + $1[0] }
+    forEachOffset(Array(offsets[..<(r - joined)])) { body($0 + first, count) }
+  }
+
+  /// Calls `body` with `Σ offsets[d][i_d]` for every multi-index, in
+  /// row-major order (one call with 0 for no dimensions; none when a list is
+  /// empty). The sum is kept up to date as the multi-index advances.
   static func forEachOffset(_ offsets: [[Int]], _ body: (Int) -> Void) {
     let r = offsets.count
     if r == 0 { body(0); return }
     if offsets.contains(where: { $0.isEmpty }) { return }
     var index = [Int](repeating: 0, count: r)
+    let last = offsets[r - 1]
+    // base = Σ over the outer dimensions of offsets[d][index[d]].
+    var base = offsets[..<(r - 1)].reduce(0) { $0 + $1[0] }
     while true {
-      var off = 0
-      for d in 0..<r { off += offsets[d][index[d]] }
-      body(off)
-      var d = r - 1
+      for off in last { body(base + off) }
+      var d = r - 2
       while d >= 0 {
+        base -= offsets[d][index[d]]
         index[d] += 1
-        if index[d] < offsets[d].count { break }
-        index[d] = 0; d -= 1
+        if index[d] < offsets[d].count { base += offsets[d][index[d]]; break }
+        index[d] = 0; base += offsets[d][0]
+        d -= 1
       }
       if d < 0 { return }
     }
@@ -248,9 +278,13 @@ extension Tensor {
       return zip(tensors, sizes).map { t, size in
         defer { col += size }
         guard t.requiresGrad else { return nil }
-        var gt = [Float](repeating: 0, count: outer * size)
-        for a in 0..<outer {
-          for i in 0..<size { gt[a * size + i] = g.data[a * row + col + i] }
+        // Row a of this part's gradient is its slice of the output's row a: all written.
+        let gt = makeFloats(outer * size) { o in
+          g.data.withUnsafeBufferPointer { pg in
+            for a in 0..<outer {
+              (o.baseAddress! + a * size).update(from: pg.baseAddress! + a * row + col, count: size)
+            }
+          }
         }
         return Tensor(shape: t.shape, data: gt)
       }

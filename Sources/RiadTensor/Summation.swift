@@ -6,9 +6,16 @@
 /// values) and add the block totals in Double, so they run at memory speed
 /// and stay accurate to about 1e-6 relative, whatever the length.
 
+/// Eight floats from `p` (any alignment).
 @inline(__always)
 func lanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
   UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Stores eight floats at `p` (any alignment).
+@inline(__always)
+func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
 /// Σ f(i) over 0..<n, where `vector(i)` gives f at i..<i+8 and `scalar(i)` at i.

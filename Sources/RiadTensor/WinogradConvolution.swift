@@ -385,19 +385,19 @@ extension WinogradTransform {
   /// `input` on eight consecutive columns at once.
   @inline(__always)
   static func input8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    input({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    input({ lanes(s + $0 * ss) }, { storeLanes($1, d + $0 * ds) })
   }
 
   /// `output` on eight consecutive columns at once.
   @inline(__always)
   static func output8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    output({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    output({ lanes(s + $0 * ss) }, { storeLanes($1, d + $0 * ds) })
   }
 
   /// `gradient` on eight consecutive columns at once.
   @inline(__always)
   static func gradient8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    gradient({ lanes(s + $0 * ss) }, { store8($1, d + $0 * ds) })
+    gradient({ lanes(s + $0 * ss) }, { storeLanes($1, d + $0 * ds) })
   }
 
   /// Bᵀ along one row for eight consecutive tiles, tile k reading
@@ -405,7 +405,7 @@ extension WinogradTransform {
   @inline(__always)
   static func inputTiles8(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
     let values = tiles8(s, count: alpha)
-    input({ values[$0] }, { store8($1, d + $0 * ds) })
+    input({ values[$0] }, { storeLanes($1, d + $0 * ds) })
   }
 
   /// A along one row for eight consecutive tiles, tile k reading its m
@@ -413,7 +413,7 @@ extension WinogradTransform {
   @inline(__always)
   static func gradientTiles8(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
     let values = tiles8(s, count: m)
-    gradient({ values[$0] }, { store8($1, d + $0 * ds) })
+    gradient({ values[$0] }, { storeLanes($1, d + $0 * ds) })
   }
 
   /// Aᵀ along one row for eight consecutive tiles: value j of tile k at
@@ -647,9 +647,4 @@ func winogradWeightProducts(_ products: Int, rows: Int, inner: Int, count: Int,
 func parallelProducts(_ count: Int, _ body: (Int) -> Void) {
   _ = blasSingleThreaded
   parallelFor(count, cost: 1 << 30, body)
-}
-
-@inline(__always)
-private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-  UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }

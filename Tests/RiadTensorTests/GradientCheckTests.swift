@@ -77,6 +77,11 @@ final class GradientCheckTests: RiadTestCase {
     try assertGradientMatchesFiniteDifferences(x) { try weighted(try $0.upsample(to: (11, 5))) }
     try assertGradientMatchesFiniteDifferences(x) { try weighted(try $0.upsample(to: (12, 14), mode: "nearest")) }
     try assertGradientMatchesFiniteDifferences(x) { try weighted(try $0.meanFilter(5)) }
+    // Taps that are not symmetric: the gradient needs them reversed. Wide
+    // enough for the eight-lane passes, and smaller than the kernel.
+    let wide = randn([1, 2, 5, 19]), taps: [Float] = [0.1, -0.4, 0.3, 0.9, 0.2]
+    try assertGradientMatchesFiniteDifferences(wide) { try weighted(try $0.separableFilter(taps)) }
+    try assertGradientMatchesFiniteDifferences(randn([1, 1, 2, 3])) { try weighted(try $0.separableFilter(taps)) }
   }
 
   func testBatchNorm() throws {

@@ -45,6 +45,30 @@ final class TensorTests: RiadTestCase {
     XCTAssertEqual(try Tensor.stack([x, x], dim: 2).data.prefix(4), [1, 1, 5, 5])
   }
 
+  /// The two one-dimensional passes against the K×K definition: images
+  /// narrower than eight (no vector path), wider (vectors and a scalar
+  /// tail), smaller than the kernel, and taps that are not symmetric.
+  func testSeparableFilterAgreesWithTheDefinition() throws {
+    var rng = RandomGenerator(seed: 3)
+    let cases: [([Int], [Float])] = [
+      ([2, 3, 17, 21], [0.05, 0.1, 0.2, 0.3, 0.2, 0.1, 0.04, 0.01, 0.3, -0.2, 0.15]),
+      ([1, 2, 8, 16], [0.25, 0.5, -0.25]),
+      ([1, 1, 3, 5], [1, 2, 3, 4, 5, 6, 7]),
+      ([1, 1, 9, 9], [0.5]),
+      ([3, 1, 1, 12], [-1, 0.5, 2]),
+    ]
+    for (shape, taps) in cases {
+      let x = Tensor.randn(shape, using: &rng)
+      let expected = RefArray(x).filtered(taps.map(Double.init))
+      if let problem = referenceMismatch(try x.separableFilter(taps), expected, atol: 1e-5, rtol: 1e-5) {
+        XCTFail("\(shape), \(taps.count) taps: \(problem)")
+      }
+    }
+    XCTAssertThrowsError(try Tensor.zeros([1, 1, 4, 4]).separableFilter([1, 1])) { error in
+      XCTAssertEqual("\(error)", "separable_filter: needs an odd number of taps, got 2")
+    }
+  }
+
   func testMatmulAgainstHandWorkedProduct() throws {
     let a = t([2, 3], [1, 2, 3, 4, 5, 6]), b = t([3, 2], [7, 8, 9, 10, 11, 12])
     XCTAssertEqual(try Tensor.matmul(a, b).data, [58, 64, 139, 154])

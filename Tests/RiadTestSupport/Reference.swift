@@ -316,6 +316,25 @@ public struct RefArray: CustomStringConvertible {
   }
 }
 
+extension RefArray {
+  /// Each plane of `[N,C,H,W]` correlated with the K×K kernel
+  /// `taps[a]·taps[b]` (zero padding K/2, output the input's size): the
+  /// definition, one double sum of K² terms per pixel.
+  public func filtered(_ taps: [Double]) -> RefArray {
+    let r = taps.count / 2, (h, w) = (shape[2], shape[3])
+    var out = RefArray.filled(shape, 0)
+    for o in RefArray.indices(shape) {
+      var total = 0.0
+      for a in 0..<taps.count { for b in 0..<taps.count {
+        let y = o[2] + a - r, x = o[3] + b - r
+        if y >= 0 && y < h && x >= 0 && x < w { total += taps[a] * taps[b] * self[[o[0], o[1], y, x]] }
+      } }
+      out[o] = total
+    }
+    return out
+  }
+}
+
 /// Python's `%` for floats: the exact remainder of truncated division
 /// (fmod), moved to the divisor's side (CPython's float_rem); NaN for 0.
 public func referenceMod(_ a: Double, _ b: Double) -> Double {
