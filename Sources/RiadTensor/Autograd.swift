@@ -160,10 +160,12 @@ extension Tensor {
     guard shape == other.shape else {
       throw TensorError("gradient shape \(other.shape.shapeString) does not match \(shape.shapeString)")
     }
-    var out = data
-    other.data.withUnsafeBufferPointer { b in
-      out.withUnsafeMutableBufferPointer { o in
-        for i in 0..<o.count { o[i] += b[i] }
+    // One pass: each element of the sum written once.
+    let out = makeFloats(count) { o in
+      data.withUnsafeBufferPointer { a in
+        other.data.withUnsafeBufferPointer { b in
+          for i in 0..<o.count { o[i] = a[i] + b[i] }
+        }
       }
     }
     return Tensor(shape: shape, data: out)
