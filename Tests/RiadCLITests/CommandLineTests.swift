@@ -31,6 +31,18 @@ final class CommandLineTests: RiadTestCase {
     XCTAssertTrue(lines.first?.contains("kernels: none") == true, off.stdout)
     let rows = lines.filter { $0.contains("×") && !$0.hasPrefix("sgemm") }
     XCTAssertEqual(rows.map { String($0.prefix(while: { $0 != " " })) }, ["up1.upconv", "up1.conv1", "up1.conv2"], off.stdout)
+    // Each row: forward ms, GFLOP/s, backward ms, GFLOP/s, then the path;
+    // the last line's milliseconds are the rows' sums (to their rounding).
+    let numbers = rows.map { $0.split(separator: " ").suffix(5).dropLast().compactMap { Double($0) } }
+    XCTAssertEqual(numbers.map(\.count), [4, 4, 4], off.stdout)
+    let total = lines.last ?? ""
+    XCTAssertTrue(total.hasPrefix("all conv layers: forward "), off.stdout)
+    let totals = total.split(separator: " ").compactMap { Double($0) }
+    XCTAssertEqual(totals.count, 2, total)
+    if totals.count == 2 {
+      XCTAssertEqual(numbers.map { $0[0] }.reduce(0, +), totals[0], accuracy: 0.05 + 0.01 * 3, off.stdout)
+      XCTAssertEqual(numbers.map { $0[2] }.reduce(0, +), totals[1], accuracy: 0.05 + 0.01 * 3, off.stdout)
+    }
     if let variant = KernelVariant.available.first {
       let on = try runRiad(args + ["--kernels", variant.rawValue])
       XCTAssertTrue(on.stdout.hasPrefix("OpenBLAS core "), on.stdout)
