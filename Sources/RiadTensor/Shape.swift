@@ -196,11 +196,11 @@ extension Tensor {
   /// Calls `body(offset, count)` for runs of consecutive elements that
   /// together are `Σ offsets[d][i_d]` for every multi-index, in row-major
   /// order (`offsets[d]`: one dimension's selected positions times its
-  /// stride). A trailing dimension joins the run when its offsets step by
-  /// the run's length so far, which holds for the last dimension at unit
-  /// steps, then only while the dimensions after are whole (a stride is the
-  /// product of the extents after it) or for a single position:
-  /// `t[2]` or `t[:, 3:9]` of a `[4, 16]` tensor is one run or four of six.
+  /// stride). Trailing dimensions join the run while their offsets step by
+  /// the run's length so far: the last one when its positions step by one,
+  /// an earlier one when every dimension after it is whole or when it
+  /// selects a single position. `t[2]` or `t[:, 3:9]` of a `[4, 16]`
+  /// tensor is one run or four runs of six.
   static func forEachRun(_ offsets: [[Int]], _ body: (_ offset: Int, _ count: Int) -> Void) {
     let r = offsets.count
     if offsets.contains(where: { $0.isEmpty }) { return }
