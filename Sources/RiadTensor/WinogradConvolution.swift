@@ -43,9 +43,9 @@ struct WinogradBackend: ConvolutionBackend {
 
   /// What the automatic policy takes for this shape, or nil for riad's
   /// other backends: F(4×4, 3×3) for 2048 output pixels or more in the
-  /// batch, F(2×2, 3×3) for fewer (down to a batch of 4² images, and only
-  /// with 64 channels or more on each side), both only with 32 channels or
-  /// more on each side.
+  /// batch with 16 channels or more on each side, F(2×2, 3×3) for fewer
+  /// pixels with 64 channels or more on each side (down to a batch of 4²
+  /// images).
   /// Measured on the U-Net's layers at 64/16/8, 128/32/4 and 256/64/1
   /// (docs/performance.md "Plane kernels, F(2×2, 3×3) and F(4×4, 3×3),
   /// layer by layer"): F(4×4, 3×3) ran
@@ -55,11 +55,16 @@ struct WinogradBackend: ConvolutionBackend {
   /// F(2×2, 3×3) wins (by 40–70 % over the position-major kernels and
   /// im2col on 4²–16² images). With 32 → 32 channels F(4×4, 3×3) beat the
   /// AVX-512 plane kernels by 0–40 % (four alternating rounds at 32² and
-  /// 128²), the AVX2 ones by 5–25 %; with 16 channels on a side the plane
-  /// kernels win by 40 % and more.
+  /// 128²), the AVX2 ones by 5–25 %. With 16 channels on a side the plane
+  /// kernels won by 40 % and more until the transforms went to vectors;
+  /// since then F(4×4, 3×3) is ahead there too (64/16/8, six alternating
+  /// rounds, forward + backward: 32 → 16 channels 19 % faster with either
+  /// kernel variant, 16 → 16 4–10 % with AVX-512 and level with AVX2; "Every
+  /// size, with a lighter loss and lighter indexing").
   static func automatic(_ g: ConvGeometry, n: Int, out o: Int) -> WinogradBackend? {
-    guard min(g.c, o) >= 32 else { return nil }
-    if n * g.h * g.w >= 2048 { return WinogradBackend(g, n: n, out: o, tile: .four) }
+    if n * g.h * g.w >= 2048 {
+      return min(g.c, o) >= 16 ? WinogradBackend(g, n: n, out: o, tile: .four) : nil
+    }
     return min(g.c, o) >= 64 ? WinogradBackend(g, n: n, out: o, tile: .two) : nil
   }
 

@@ -248,16 +248,21 @@ final class ConvolutionKernelTests: RiadTestCase {
       kernelVariant = .avx2
       XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "winograd")
       XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
-      XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
+      XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "winograd4")
+      XCTAssertEqual(path([8, 8, 64, 64], [16, 8, 3, 3]), "planes")
     }
     guard let wide = [KernelVariant.avx512, .neon].first(where: { $0.isAvailable }) else {
       throw XCTSkip("the rest holds for the AVX-512 and NEON kernels, which this processor does not run")
     }
     kernelVariant = wide
-    XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "planes")
+    // 16 channels on each side: F(4×4, 3×3) from 2048 pixels; fewer
+    // channels (the first and last layers) or pixels: the plane kernels.
+    XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "winograd4")
+    XCTAssertEqual(path([8, 32, 64, 64], [16, 32, 3, 3]), "winograd4")
     XCTAssertEqual(path([8, 16, 64, 64], [3, 16, 3, 3]), "planes")
+    XCTAssertEqual(path([8, 3, 64, 64], [16, 3, 3, 3]), "planes")
+    XCTAssertEqual(path([1, 16, 32, 32], [16, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "winograd4")
-    XCTAssertEqual(path([8, 32, 64, 64], [16, 32, 3, 3]), "planes")
     // Winograd: F(4×4, 3×3) from 2048 pixels in the batch, F(2×2, 3×3) below.
     XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd4")
     XCTAssertEqual(path([12, 64, 64, 64], [64, 64, 3, 3]), "winograd4")
