@@ -69,9 +69,14 @@ extension Tensor {
     let y = Tensor(shape: out, data: values)
     if op.isComparison { return y }
     let (sa, sb) = (a.shape, b.shape)
+    // Which operands get a gradient, taken now: the rules of + and − read
+    // neither operand, so they must not keep them alive to ask.
+    let (needA, needB) = (a.requiresGrad, b.requiresGrad)
     let reads: GradReads
     switch op {
-    case .add, .sub, .mod: reads = []
+    case .add, .sub: reads = []
+    // The divisor's gradient, −g·⌊a/b⌋, reads both operands; the dividend's only g.
+    case .mod: reads = needB ? .inputs : []
     case .div, .pow: reads = [.inputs, .output]
     default: reads = .inputs
     }
@@ -85,13 +90,13 @@ extension Tensor {
       switch op {
       // d(a+b) = g, g (nothing for an operand without a gradient: a
       // constant such as the 1 of `1 - m` would be summed over every element)
-      case .add: return [a.requiresGrad ? down(g, sa) : nil, b.requiresGrad ? down(g, sb) : nil]
+      case .add: return [needA ? down(g, sa) : nil, needB ? down(g, sb) : nil]
       // d(a-b) = g, -g
-      case .sub: return [a.requiresGrad ? down(g, sa) : nil, b.requiresGrad ? down(g.map { -$0 }, sb) : nil]
+      case .sub: return [needA ? down(g, sa) : nil, needB ? down(g.map { -$0 }, sb) : nil]
       // a mod b = a − b·⌊a/b⌋: g, −g·⌊a/b⌋ (torch.remainder's rule)
       case .mod:
-        let gb = b.requiresGrad ? down(z(g, z(a, b) { ($0 / $1).rounded(.down) }) { -$0 * $1 }, sb) : nil
-        return [a.requiresGrad ? down(g, sa) : nil, gb]
+        let gb = needB ? down(z(g, z(a, b) { ($0 / $1).rounded(.down) }) { -$0 * $1 }, sb) : nil
+        return [needA ? down(g, sa) : nil, gb]
       // d(a*b) = g*b, g*a
       case .mul: return [a.requiresGrad ? down(z(g, b, *), sa) : nil,
                          b.requiresGrad ? down(z(g, a, *), sb) : nil]

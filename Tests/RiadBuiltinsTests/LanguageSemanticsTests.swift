@@ -64,6 +64,13 @@ final class LanguageSemanticsTests: RiadTestCase {
     let message = h.error("w = param(tensor([1, 2])); y = w * 2; z = y * y; y[0] = 0; backward(sum(z))") ?? ""
     XCTAssertTrue(message.contains("overwritten in place"), message)
     XCTAssertNil(try h.run("grad(w)").flatMap { $0.isNil ? nil : $0 }, "a refused backward leaves no gradient")
+    // % reads both operands for the divisor's gradient, −⌊a/b⌋: a write to
+    // the dividend after it ran is refused too (it once gave −⌊100/3⌋ here).
+    XCTAssertEqual(values("b = param(tensor([3, 2])); x = tensor([5, 7]) * 1; backward(sum(x % b)); grad(b)"), [-1, -3])
+    let mod = h.error("b = param(tensor([3, 2])); x = param(tensor([5, 7])) * 1; y = x % b; x[0] = 100; backward(sum(y))") ?? ""
+    XCTAssertTrue(mod.contains("overwritten in place"), mod)
+    // Without a gradient for the divisor the rule reads nothing: the write is fine.
+    XCTAssertEqual(values("a = param(tensor([5, 7])); x = a * 1; y = x % 3; x[0] = 100; backward(sum(y)); grad(a)"), [1, 1])
     // A parameter may be edited with plain values; a value computed from parameters may not go into one.
     XCTAssertEqual(values("w = param(zeros([3])); w[1] = 5; backward(sum(w * w)); grad(w)"), [0, 10, 0])
     XCTAssertNotNil(h.error("v = param(ones([1])); w = param(zeros([3])); w[0] = v * 2"))
