@@ -46,37 +46,29 @@ extension Tensor {
               for i in 0..<h {
                 (line + r).initialize(from: x + i * w, count: w)
                 let row = rows + i * w
-                var j = 0
-                while j + 8 <= w {
+                byEights(w, { j in
                   var sum = SIMD8<Float>()
                   for a in 0..<k { sum += t[a] * lanes(line + j + a) }
                   storeLanes(sum, row + j)
-                  j += 8
-                }
-                while j < w {
+                }, { j in
                   var sum: Float = 0
                   for a in 0..<k { sum += t[a] * line[j + a] }
                   row[j] = sum
-                  j += 1
-                }
+                })
               }
               // Output row i reads rows i + a − r that lie in the image.
               for i in 0..<h {
                 let lo = Swift.max(0, r - i), hi = Swift.min(k, h + r - i)
                 let from = rows + (i + lo - r) * w, row = y + i * w
-                var j = 0
-                while j + 8 <= w {
+                byEights(w, { j in
                   var sum = SIMD8<Float>()
                   for a in lo..<hi { sum += t[a] * lanes(from + (a - lo) * w + j) }
                   storeLanes(sum, row + j)
-                  j += 8
-                }
-                while j < w {
+                }, { j in
                   var sum: Float = 0
                   for a in lo..<hi { sum += t[a] * from[(a - lo) * w + j] }
                   row[j] = sum
-                  j += 1
-                }
+                })
               }
             }
           }

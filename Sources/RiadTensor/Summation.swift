@@ -18,6 +18,15 @@ func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
   UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
 
+/// Covers `0 ..< n` in steps of eight while eight remain (`eight(i)` for
+/// i ..< i + 8), then one at a time (`one(i)`).
+@inline(__always)
+func byEights(_ n: Int, _ eight: (Int) -> Void, _ one: (Int) -> Void) {
+  var i = 0
+  while i + 8 <= n { eight(i); i += 8 }
+  while i < n { one(i); i += 1 }
+}
+
 /// Σ f(i) over 0..<n, where `vector(i)` gives f at i..<i+8 and `scalar(i)` at i.
 @inline(__always)
 func blockedSum(_ n: Int, _ vector: (Int) -> SIMD8<Float>, _ scalar: (Int) -> Float) -> Double {

@@ -234,15 +234,11 @@ struct WinogradBackend: ConvolutionBackend {
             if hi > lo { (row + lo).update(from: line + x0 + lo, count: hi - lo) }
             if hi < columns { (row + max(hi, lo)).update(repeating: 0, count: columns - max(hi, lo)) }
           }
-          var x = 0
-          while x + 8 <= columns { T.input8(e + x, width, e + x, width); x += 8 }
-          while x < columns { T.input(e + x, width, e + x, width); x += 1 }
+          byEights(columns, { T.input8(e + $0, width, e + $0, width) }, { T.input(e + $0, width, e + $0, width) })
           let run = tx1 - tx0
           for i in 0..<a {
             let row = e + i * width, out = v + (a * i) * plane + c * count + k0
-            var k = 0
-            while k + 8 <= run { T.inputTiles8(row + m * k, out + k, plane); k += 8 }
-            while k < run { T.input(row + m * k, 1, out + k, plane); k += 1 }
+            byEights(run, { T.inputTiles8(row + m * $0, out + $0, plane) }, { T.input(row + m * $0, 1, out + $0, plane) })
           }
         }
       }
@@ -270,15 +266,11 @@ struct WinogradBackend: ConvolutionBackend {
             row.update(from: base + y * w + x0, count: inside)
             if inside < columns { (row + inside).update(repeating: 0, count: columns - inside) }
           }
-          var x = 0
-          while x + 8 <= columns { T.gradient8(rows + x, width, e + x, width); x += 8 }
-          while x < columns { T.gradient(rows + x, width, e + x, width); x += 1 }
+          byEights(columns, { T.gradient8(rows + $0, width, e + $0, width) }, { T.gradient(rows + $0, width, e + $0, width) })
           let run = tx1 - tx0
           for i in 0..<a {
             let row = e + i * width, out = dm + (a * i) * plane + c * count + k0
-            var k = 0
-            while k + 8 <= run { T.gradientTiles8(row + m * k, out + k, plane); k += 8 }
-            while k < run { T.gradient(row + m * k, 1, out + k, plane); k += 1 }
+            byEights(run, { T.gradientTiles8(row + m * $0, out + $0, plane) }, { T.gradient(row + m * $0, 1, out + $0, plane) })
           }
         }
       }
@@ -301,9 +293,8 @@ struct WinogradBackend: ConvolutionBackend {
         tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
           let run = tx1 - tx0, at = mm + c * count + k0
           for j in 0..<a {
-            var k = 0
-            while k + 8 <= run { T.output8(at + j * plane + k, a * plane, s + j * width + k, a * width); k += 8 }
-            while k < run { T.output(at + j * plane + k, a * plane, s + j * width + k, a * width); k += 1 }
+            let from = at + j * plane, to = s + j * width
+            byEights(run, { T.output8(from + $0, a * plane, to + $0, a * width) }, { T.output(from + $0, a * plane, to + $0, a * width) })
           }
           let base = dst + (image * channels + c) * h * w
           // Whole tiles, then the pixels of the last one inside the image
