@@ -69,8 +69,9 @@ extension Tensor {
     let y = Tensor(shape: out, data: values)
     if op.isComparison { return y }
     let (sa, sb) = (a.shape, b.shape)
-    // Which operands get a gradient, taken now: the rules of + and − read
-    // neither operand, so they must not keep them alive to ask.
+    // Which operands get a gradient, taken now, as the node's edges are (the
+    // rules of + and − read neither operand and must not keep them alive
+    // to ask).
     let (needA, needB) = (a.requiresGrad, b.requiresGrad)
     let reads: GradReads
     switch op {
@@ -98,26 +99,26 @@ extension Tensor {
         let gb = needB ? down(z(g, z(a, b) { ($0 / $1).rounded(.down) }) { -$0 * $1 }, sb) : nil
         return [needA ? down(g, sa) : nil, gb]
       // d(a*b) = g*b, g*a
-      case .mul: return [a.requiresGrad ? down(z(g, b, *), sa) : nil,
-                         b.requiresGrad ? down(z(g, a, *), sb) : nil]
+      case .mul: return [needA ? down(z(g, b, *), sa) : nil,
+                         needB ? down(z(g, a, *), sb) : nil]
       // d(a/b) = g/b, -g*a/b²  = -g*y/b
       case .div:
-        let gb = b.requiresGrad ? down(z(z(g, y, *), b) { -$0 / $1 }, sb) : nil
-        return [a.requiresGrad ? down(z(g, b, /), sa) : nil, gb]
+        let gb = needB ? down(z(z(g, y, *), b) { -$0 / $1 }, sb) : nil
+        return [needA ? down(z(g, b, /), sa) : nil, gb]
       // d(a^b) = g*b*a^(b-1), g*y*ln(a); PyTorch's conventions where these
       // are 0·∞: no gradient to a when b = 0, none to b when a = 0 and b ≥ 0.
       case .pow:
-        let ga = a.requiresGrad
+        let ga = needA
           ? down(z(g, z(a, b) { $1 == 0 ? 0 : $1 * Foundation.pow($0, $1 - 1) }, *), sa) : nil
-        let gb = b.requiresGrad
+        let gb = needB
           ? down(z(z(g, y, *), z(a, b) { $0 == 0 && $1 >= 0 ? 0 : Foundation.log($0) }, *), sb) : nil
         return [ga, gb]
       // the gradient goes to the larger (smaller) operand; a tie splits it
       // in half (torch.maximum's rule)
       case .maximum, .minimum:
         let share = z(a, b) { x, y in x == y ? 0.5 : ((op == .maximum ? x > y : x < y) ? 1 : 0) }
-        return [a.requiresGrad ? down(z(g, share, *), sa) : nil,
-                b.requiresGrad ? down(z(g, share) { $0 * (1 - $1) }, sb) : nil]
+        return [needA ? down(z(g, share, *), sa) : nil,
+                needB ? down(z(g, share) { $0 * (1 - $1) }, sb) : nil]
       default: return [nil, nil]
       }
     }
