@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Timed steps.") var steps = 5
   @Option(help: "Untimed warm-up steps.") var warmup = 2
   @OptionGroup var options: GlobalOptions
-  @Flag(help: "Instead: GFLOP/s of sgemm, and the milliseconds and GFLOP/s of every conv layer of the U-Net, forward and backward (a table).") var layers = false
+  @Flag(help: "Instead: GFLOP/s of sgemm, and the milliseconds and GFLOP/s of every conv layer of the U-Net, forward and backward (a table; backward computes the gradients training needs: the weights' everywhere, the input's except for the first layer, whose input is the image).") var layers = false
   @Option(help: "With --layers: only the layers whose name starts with this (down3, up1.conv2, final).") var only: String?
   @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
   var forwardBackward = false
@@ -76,6 +76,9 @@ struct Bench: ParsableCommand {
   /// One conv layer of the U-Net: its shape and where it runs.
   struct Layer {
     let name: String, transposed: Bool, cin: Int, cout: Int, kernel: Int, stride: Int, side: Int
+    /// Whether training needs the gradient of the layer's input (not for
+    /// the first layer: its input is the masked image).
+    var inputGradient = true
     /// Multiply-adds of the forward pass over the batch.
     func macs(_ batch: Int) -> Double {
       let out = transposed ? side * 2 : (side + 2 - kernel) / stride + 1
@@ -86,7 +89,8 @@ struct Bench: ParsableCommand {
 
   func unetLayers() -> [Layer] {
     let w = UNetConfig(base: base).widths
-    var out: [Layer] = [Layer(name: "down1.conv1", transposed: false, cin: 3, cout: w[0], kernel: 3, stride: 1, side: size),
+    var out: [Layer] = [Layer(name: "down1.conv1", transposed: false, cin: 3, cout: w[0], kernel: 3, stride: 1, side: size,
+                              inputGradient: false),
                         Layer(name: "down1.conv2", transposed: false, cin: w[0], cout: w[0], kernel: 3, stride: 1, side: size)]
     for i in 1..<w.count {
       out.append(Layer(name: "down\(i + 1).conv1", transposed: false, cin: w[i - 1], cout: w[i], kernel: 4, stride: 2, side: size >> (i - 1)))
@@ -122,9 +126,10 @@ struct Bench: ParsableCommand {
     print("OpenBLAS core \(ComputeInfo.blasCore); kernels: \(ComputeInfo.kernelISA)")
     print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
     print("layer            shape (batch \(batch))                 forward ms  GFLOP/s  backward ms  GFLOP/s  path")
-    var totalF = 0.0, totalB = 0.0, flopsF = 0.0
+    var totalF = 0.0, totalB = 0.0, flopsF = 0.0, flopsAllB = 0.0
     for l in unetLayers() where only.map({ l.name.hasPrefix($0) }) ?? true {
-      let x = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng).asParameter()
+      let image = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng)
+      let x = l.inputGradient ? image.asParameter() : image
       let w = (l.transposed ? Tensor.randn([l.cin, l.cout, l.kernel, l.kernel], using: &rng)
                             : Tensor.randn([l.cout, l.cin, l.kernel, l.kernel], using: &rng)).asParameter()
       let bias = Tensor.zeros([l.cout]).asParameter()
@@ -136,16 +141,17 @@ struct Bench: ParsableCommand {
       let y = try forward()
       let g = Tensor.ones(y.shape)
       let tb = try time { x.grad = nil; w.grad = nil; bias.grad = nil; try y.backward(g) }
-      let macs = l.macs(batch)
-      totalF += tf; totalB += tb; flopsF += 2 * macs
+      // Backward: one product the size of the forward per gradient computed.
+      let macs = l.macs(batch), flopsB = 2 * macs * (l.inputGradient ? 2 : 1)
+      totalF += tf; totalB += tb; flopsF += 2 * macs; flopsAllB += flopsB
       let shape = "\(l.cin)→\(l.cout) \(l.transposed ? "T" : "")\(l.kernel)×\(l.kernel)/\(l.stride) at \(l.side)²"
       let path = Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: l.transposed ? 2 : l.stride,
                                                   padding: 1, transposed: l.transposed)
       print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
-            + String(format: "%10.2f %8.1f %12.2f %8.1f  ", tf * 1000, 2 * macs / tf / 1e9, tb * 1000, 4 * macs / tb / 1e9) + path)
+            + String(format: "%10.2f %8.1f %12.2f %8.1f  ", tf * 1000, 2 * macs / tf / 1e9, tb * 1000, flopsB / tb / 1e9) + path)
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
-                 totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, 2 * flopsF / totalB / 1e9))
+                 totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, flopsAllB / totalB / 1e9))
   }
 }
 

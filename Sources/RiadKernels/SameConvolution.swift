@@ -33,39 +33,59 @@ public enum SameConvolution {
   /// is 0, its own when it is `taps`. Reads `src` up to `q1 − 1 + max(offsets)`.
   /// With `accumulate`, the sums are added to what `dst` holds (the caller
   /// splits many input channels into groups whose weights stay in L1).
+  /// With `rows` 4 or fewer (a block padded with zero channels, as the
+  /// final layer's three), only the first four rows are computed and written.
   public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                              offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                              w: UnsafePointer<Float>,
                              dst: UnsafeMutablePointer<Float>, dstStride: Int,
-                             q0: Int, q1: Int, accumulate: Bool = false) {
+                             q0: Int, q1: Int, accumulate: Bool = false, rows: Int = sameConvolutionChannelBlock) {
     var q = q0
     while q < q1 {
-      // One pass where the registers hold the whole block; four with AVX2.
-      for j0 in stride(from: 0, to: sameConvolutionChannelBlock, by: forwardRows) {
-        for p in stride(from: q, to: q + sameConvolutionPositionBlock, by: 3 * lanes) {
-          var rows = ForwardRows(repeating: Row3())
-          if accumulate { for j in 0..<forwardRows { rows[j].load(dst + (j0 + j) * dstStride + p) } }
-          var wp = w + j0
-          for c in 0..<cin {
-            let plane = src + c * planeStride + p, taps0 = offsets + c * offsetStride
-            for t in 0..<taps {
-              let s = plane + taps0[t]
-              let x0 = loadLanes(s), x1 = loadLanes(s + lanes), x2 = loadLanes(s + 2 * lanes)
-              for j in 0..<forwardRows { rows[j].add(Lanes(repeating: wp[j]), x0, x1, x2) }
-              wp += sameConvolutionChannelBlock
-            }
+      let end = q + sameConvolutionPositionBlock
+      if rows <= 4 {
+        for p in stride(from: q, to: end, by: 3 * lanes) {
+          forwardPass(InlineArray<4, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                      offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+        }
+      } else {
+        // One pass where the registers hold the whole block; two with AVX2.
+        for j0 in stride(from: 0, to: sameConvolutionChannelBlock, by: forwardRows) {
+          for p in stride(from: q, to: end, by: 3 * lanes) {
+            forwardPass(ForwardRows.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                        offsetStride: offsetStride, taps: taps, w: w + j0, dst: dst + j0 * dstStride, dstStride: dstStride,
+                        p: p, accumulate: accumulate)
           }
-          for j in 0..<forwardRows { rows[j].store(dst + (j0 + j) * dstStride + p) }
         }
       }
-      q += sameConvolutionPositionBlock
+      q = end
     }
   }
 
+  /// `N` output rows (the first N of the packed eight, from `w`) over the
+  /// three vectors of positions from `p`, the sums in N × 3 registers.
+  @inline(__always)
+  static func forwardPass<let N: Int>(_: InlineArray<N, Row3>.Type, src: UnsafePointer<Float>, planeStride: Int, cin: Int,
+                                      offsets: UnsafePointer<Int>, offsetStride: Int, taps: Int, w: UnsafePointer<Float>,
+                                      dst: UnsafeMutablePointer<Float>, dstStride: Int, p: Int, accumulate: Bool) {
+    var sums = InlineArray<N, Row3>(repeating: Row3())
+    if accumulate { for j in 0..<N { sums[j].load(dst + j * dstStride + p) } }
+    var wp = w
+    for c in 0..<cin {
+      let plane = src + c * planeStride + p, taps0 = offsets + c * offsetStride
+      for t in 0..<taps {
+        let s = plane + taps0[t]
+        let x0 = loadLanes(s), x1 = loadLanes(s + lanes), x2 = loadLanes(s + 2 * lanes)
+        for j in 0..<N { sums[j].add(Lanes(repeating: wp[j]), x0, x1, x2) }
+        wp += sameConvolutionChannelBlock
+      }
+    }
+    for j in 0..<N { sums[j].store(dst + j * dstStride + p) }
+  }
+
   /// One output row over positions `q0 ..< q1` (a multiple of 48 apart), for
-  /// layers with fewer than eight output channels (the final layer, the
-  /// losses' single-channel filters), where the eight-row kernel would mostly
-  /// multiply zeros:
+  /// a layer with one output channel, where the eight-row kernel would
+  /// mostly multiply zeros:
   ///
   ///     dst[q] = Σ_c Σ_t w[(c·taps + t)·wStride] · src[c·planeStride + q + offsets[c·offsetStride + t]]
   public static func forwardRow(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
@@ -111,15 +131,21 @@ public enum SameConvolution {
   ///
   /// Each source is an input plane already advanced by one tap's offset, so
   /// the rows of every (channel, tap) pair are taken three at a time.
+  /// With `rows` 4 or fewer, only the first four rows of `dw` are added to.
   public static func weightGradient(gy: UnsafePointer<Float>, gyStride: Int,
                                     sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
                                     dw: UnsafeMutablePointer<Float>, dwStride: Int,
-                                    q0: Int, q1: Int) {
+                                    q0: Int, q1: Int, rows: Int = sameConvolutionChannelBlock) {
     var i = 0
     while i < count {
       // A missing second or third source repeats the last one; its sums are dropped.
       let s0 = sources[i], s1 = sources[min(i + 1, count - 1)], s2 = sources[min(i + 2, count - 1)]
       let used = min(3, count - i)
+      if rows <= 4 {
+        gradientRows4(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
+        i += 3
+        continue
+      }
       #if RIAD_AVX2
       // 16 registers: the eight output rows in two passes of four.
       gradientRows4(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)

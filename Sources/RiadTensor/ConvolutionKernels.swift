@@ -53,13 +53,16 @@ nonisolated(unsafe) public var kernelVariant: KernelVariant? = KernelVariant.cho
 enum Kernels {
   static func sameForward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                           offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int, w: UnsafePointer<Float>,
-                          dst: UnsafeMutablePointer<Float>, dstStride: Int, q0: Int, q1: Int, accumulate: Bool = false) {
+                          dst: UnsafeMutablePointer<Float>, dstStride: Int, q0: Int, q1: Int, accumulate: Bool = false,
+                          rows: Int = 8) {
     if kernelVariant == .avx2 {
       RiadKernelsAVX2.SameConvolution.forward(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
-                                               taps: taps, w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
+                                               taps: taps, w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate,
+                                               rows: rows)
     } else {
       RiadKernels.SameConvolution.forward(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
-                                           taps: taps, w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
+                                           taps: taps, w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate,
+                                           rows: rows)
     }
   }
 
@@ -76,13 +79,14 @@ enum Kernels {
   }
 
   static func sameWeightGradient(gy: UnsafePointer<Float>, gyStride: Int, sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
-                                 dw: UnsafeMutablePointer<Float>, dwStride: Int, q0: Int, q1: Int) {
+                                 dw: UnsafeMutablePointer<Float>, dwStride: Int, q0: Int, q1: Int,
+                                 rows: Int = 8) {
     if kernelVariant == .avx2 {
       RiadKernelsAVX2.SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
-                                                      dw: dw, dwStride: dwStride, q0: q0, q1: q1)
+                                                      dw: dw, dwStride: dwStride, q0: q0, q1: q1, rows: rows)
     } else {
       RiadKernels.SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
-                                                  dw: dw, dwStride: dwStride, q0: q0, q1: q1)
+                                                  dw: dw, dwStride: dwStride, q0: q0, q1: q1, rows: rows)
     }
   }
 

@@ -117,7 +117,8 @@ func packWeights(_ w: UnsafePointer<Float>, out o: Int, in c: Int, taps: Int, fl
           : packWeights(rows: o, inner: c, taps: taps) { r, i, t in w[(r * c + i) * taps + t] }
 }
 
-/// `out[r][q]` for every output channel and position: the forward kernel
+/// `out[r][q]` for every output channel r < outChannels and position (rows
+/// padding the last block may be left unwritten): the forward kernel
 /// over chunks of positions, spread over the threads. Each chunk runs every
 /// output block in turn, so its stretch of the input planes is read from
 /// cache after the first; many input channels go in groups whose weights
@@ -141,20 +142,20 @@ func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChan
             let count = min(group, inChannels - c0)
             let src = planes + c0 * layout.stride, taps0 = po.baseAddress! + c0 * offsetStride
             let weights = pw.baseAddress! + (b * inChannels + c0) * taps * kernelRows
-            if rows <= kernelRows / 2 {
-              // A block of four or fewer real channels: row by row, no zero rows.
-              for j in 0..<rows {
-                Kernels.sameForwardRow(src: src, planeStride: layout.stride, cin: count,
-                                           offsets: taps0, offsetStride: offsetStride, taps: taps,
-                                           w: weights + j, wStride: kernelRows,
-                                           dst: out + (b * kernelRows + j) * layout.positions,
-                                           q0: q0, q1: q1, accumulate: c0 > 0)
-              }
+            if rows == 1 {
+              // One real channel (a filter's): its own row kernel, no zero rows.
+              Kernels.sameForwardRow(src: src, planeStride: layout.stride, cin: count,
+                                     offsets: taps0, offsetStride: offsetStride, taps: taps,
+                                     w: weights, wStride: kernelRows,
+                                     dst: out + b * kernelRows * layout.positions,
+                                     q0: q0, q1: q1, accumulate: c0 > 0)
             } else {
+              // Eight rows, or a four-row pass (rows 0..<4 only) where the
+              // block has four or fewer real channels (the final layer's three).
               Kernels.sameForward(src: src, planeStride: layout.stride, cin: count,
-                                      offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
-                                      dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
-                                      q0: q0, q1: q1, accumulate: c0 > 0)
+                                  offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
+                                  dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
+                                  q0: q0, q1: q1, accumulate: c0 > 0, rows: rows)
             }
           }
         }
@@ -196,7 +197,7 @@ func planeWeightGradient(_ g: UnsafePointer<Float>, _ layout: SamePlanes, out o:
         Kernels.sameWeightGradient(gy: gyRows, gyStride: layout.stride,
                                        sources: pr.baseAddress! + i0, count: i1 - i0,
                                        dw: dw + b * kernelRows * rowLength + i0, dwStride: rowLength,
-                                       q0: q0, q1: q1)
+                                       q0: q0, q1: q1, rows: min(kernelRows, o - b * kernelRows))
       }
     }
   }

@@ -99,14 +99,18 @@ final class ConvolutionKernelTests: RiadTestCase {
   }
 
   /// Output, input gradient and weight gradient equal im2col's on larger
-  /// shapes, including one with more than one tile of positions per plane.
+  /// shapes, including one with more than one tile of positions per plane,
+  /// and on every way a block of eight output channels can be partly real.
   func testKernelsAgreeWithIm2col() throws {
     try forEachVariant {
       var rng = RandomGenerator(seed: 5)
       // 24 channels × 25 taps and 80 or 130 channels × 9 taps pass in several
       // groups of input channels, each adding to the sums of the one before.
       for (shape, out, k) in [([3, 10, 20, 37], 11, 3), ([2, 16, 64, 64], 16, 3), ([2, 24, 33, 17], 8, 5),
-                              ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3)] {
+                              ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3),
+                              // Blocks of four, two and one real output channels
+                              // (the four-row pass, the row kernel) both ways.
+                              ([2, 5, 12, 13], 4, 3), ([2, 7, 9, 30], 2, 5), ([2, 6, 10, 10], 1, 3), ([2, 4, 11, 9], 6, 3)] {
         let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
         let b = Tensor.randn([out], using: &rng)
         try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
