@@ -120,11 +120,14 @@ struct Checker {
 
   /// `SameConvolution.forward`: eight output rows over planes, for a 3×3 and
   /// a 5×5 kernel on planes of width 13, the same taps for every channel and
-  /// one set of taps per channel, with and without `accumulate`.
+  /// one set of taps per channel, with and without `accumulate`; and blocks
+  /// of four or fewer real rows, where only the first four are written.
   mutating func sameForward() {
     let block = sameConvolutionPositionBlock, rows = sameConvolutionChannelBlock
-    for (cin, k, perChannel, accumulate) in [(3, 3, false, false), (5, 5, false, true), (4, 3, true, true),
-                                             (1, 3, true, false), (7, 1, false, false)] {
+    for (cin, k, perChannel, accumulate, real) in [(3, 3, false, false, 8), (5, 5, false, true, 8), (4, 3, true, true, 8),
+                                                   (1, 3, true, false, 8), (7, 1, false, false, 8),
+                                                   (3, 3, false, false, 3), (5, 5, true, true, 4), (2, 3, false, true, 2)] {
+      let computed = real <= 4 ? 4 : rows
       let width = 13, taps = k * k
       let q0 = block, q1 = 4 * block          // a range that does not start at 0
       let offsetCount = perChannel ? cin * taps : taps
@@ -137,12 +140,13 @@ struct Checker {
       let src = numbers.buffer(cin * planeStride), w = numbers.buffer(cin * taps * rows)
       let dstStride = q1 + 5
       let dst = numbers.buffer(rows * dstStride)
-      check("SameConvolution.forward: \(cin) channels, \(k)×\(k)\(perChannel ? ", taps per channel" : "")\(accumulate ? ", accumulating" : "")",
-            dst, rows: rows, stride: dstStride, written: { _, q in q >= q0 && q < q1 },
+      check("SameConvolution.forward: \(cin) channels, \(k)×\(k)\(perChannel ? ", taps per channel" : "")\(accumulate ? ", accumulating" : ""), \(real) real rows",
+            dst, rows: rows, stride: dstStride, written: { j, q in j < computed && q >= q0 && q < q1 },
             kernel: {
               SameConvolution.forward(src: src, planeStride: planeStride, cin: cin,
                                       offsets: offsets, offsetStride: perChannel ? taps : 0, taps: taps,
-                                      w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate)
+                                      w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate,
+                                      rows: real)
             },
             exact: { j, q, old in
               var e = accumulate ? Exact(adding: old) : Exact()
@@ -187,20 +191,23 @@ struct Checker {
 
   /// `SameConvolution.weightGradient`: eight output channels against 1–7
   /// shifted sources (the last group of three has one, two or three), added
-  /// into gradients that already hold values.
+  /// into gradients that already hold values; with four or fewer real rows,
+  /// only the first four are added to.
   mutating func sameWeightGradient() {
     let rows = sameConvolutionChannelBlock
-    for (count, q0, q1) in [(1, 0, 48), (2, 16, 96), (3, 0, 160), (5, 32, 64), (7, 0, 400)] {
+    for (count, q0, q1, real) in [(1, 0, 48, 8), (2, 16, 96, 8), (3, 0, 160, 8), (5, 32, 64, 8), (7, 0, 400, 8),
+                                  (5, 16, 160, 3), (4, 0, 96, 4)] {
+      let computed = real <= 4 ? 4 : rows
       let planeLength = q1 + 40, gyStride = q1 + 3, dwStride = count + 2
       let plane = numbers.buffer(planeLength), gy = numbers.buffer(rows * gyStride)
       let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)
       for i in 0..<count { sources[i] = UnsafePointer(plane + (i * 5) % 37) }
       let dw = numbers.buffer(rows * dwStride)
-      check("SameConvolution.weightGradient: \(count) sources, positions \(q0)..<\(q1)",
-            dw, rows: rows, stride: dwStride, written: { _, i in i < count },
+      check("SameConvolution.weightGradient: \(count) sources, positions \(q0)..<\(q1), \(real) real rows",
+            dw, rows: rows, stride: dwStride, written: { j, i in j < computed && i < count },
             kernel: {
               SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
-                                             dw: dw, dwStride: dwStride, q0: q0, q1: q1)
+                                             dw: dw, dwStride: dwStride, q0: q0, q1: q1, rows: real)
             },
             exact: { j, i, old in
               var e = Exact(adding: old)
