@@ -34,7 +34,8 @@ public enum SameConvolution {
   /// With `accumulate`, the sums are added to what `dst` holds (the caller
   /// splits many input channels into groups whose weights stay in L1).
   /// With `rows` 4 or fewer (a block padded with zero channels, as the
-  /// final layer's three), only the first four rows are computed and written.
+  /// final layer's three), only the first `rows` rows are computed and
+  /// written (for one row `forwardRow` is faster).
   public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                              offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                              w: UnsafePointer<Float>,
@@ -44,9 +45,22 @@ public enum SameConvolution {
     while q < q1 {
       let end = q + sameConvolutionPositionBlock
       if rows <= 4 {
+        // Exactly the real rows: every FMA useful, and fewer registers.
         for p in stride(from: q, to: end, by: 3 * lanes) {
-          forwardPass(InlineArray<4, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                      offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          switch rows {
+          case 1:
+            forwardPass(InlineArray<1, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          case 2:
+            forwardPass(InlineArray<2, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          case 3:
+            forwardPass(InlineArray<3, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          default:
+            forwardPass(InlineArray<4, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
+                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          }
         }
       } else {
         // One pass where the registers hold the whole block; two with AVX2.

@@ -150,8 +150,8 @@ func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChan
                                      dst: out + b * kernelRows * layout.positions,
                                      q0: q0, q1: q1, accumulate: c0 > 0)
             } else {
-              // Eight rows, or a four-row pass (rows 0..<4 only) where the
-              // block has four or fewer real channels (the final layer's three).
+              // Eight rows, or where the block has two to four real channels
+              // (the final layer's three) just those.
               Kernels.sameForward(src: src, planeStride: layout.stride, cin: count,
                                   offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
                                   dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,

@@ -121,13 +121,14 @@ struct Checker {
   /// `SameConvolution.forward`: eight output rows over planes, for a 3×3 and
   /// a 5×5 kernel on planes of width 13, the same taps for every channel and
   /// one set of taps per channel, with and without `accumulate`; and blocks
-  /// of four or fewer real rows, where only the first four are written.
+  /// of four or fewer real rows, where only those are written.
   mutating func sameForward() {
     let block = sameConvolutionPositionBlock, rows = sameConvolutionChannelBlock
     for (cin, k, perChannel, accumulate, real) in [(3, 3, false, false, 8), (5, 5, false, true, 8), (4, 3, true, true, 8),
                                                    (1, 3, true, false, 8), (7, 1, false, false, 8),
-                                                   (3, 3, false, false, 3), (5, 5, true, true, 4), (2, 3, false, true, 2)] {
-      let computed = real <= 4 ? 4 : rows
+                                                   (3, 3, false, false, 3), (5, 5, true, true, 4), (2, 3, false, true, 2),
+                                                   (4, 3, false, true, 1)] {
+      let computed = real <= 4 ? real : rows
       let width = 13, taps = k * k
       let q0 = block, q1 = 4 * block          // a range that does not start at 0
       let offsetCount = perChannel ? cin * taps : taps
