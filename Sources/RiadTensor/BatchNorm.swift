@@ -131,20 +131,18 @@ private func gradientSums(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, 
   while i < p {
     let end = Swift.min(p, i + 512)
     var ag = SIMD8<Float>(), agh = SIMD8<Float>()
-    var j = i
-    while j + 8 <= end {
+    var rg: Float = 0, rgh: Float = 0
+    byEights(end - i, { k in
+      let j = i + k
       var gv = lanes(g + j)
       if let y { gv.replace(with: 0, where: lanes(y + j) .<= 0) }
       ag += gv
       agh += gv * ((lanes(x + j) - muv) * sv)
-      j += 8
-    }
-    var rg: Float = 0, rgh: Float = 0
-    while j < end {
+    }, { k in
+      let j = i + k
       let gk = y.map { $0[j] <= 0 } == true ? 0 : g[j]
       rg += gk; rgh += gk * ((x[j] - mean) * invStd)
-      j += 1
-    }
+    })
     sumG += Double(ag.sum()) + Double(rg)
     sumGH += Double(agh.sum()) + Double(rgh)
     i = end
@@ -159,17 +157,12 @@ private func inputGradient(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
                            into dx: UnsafeMutablePointer<Float>) {
   let muv = SIMD8<Float>(repeating: mean), sv = SIMD8<Float>(repeating: invStd)
   let scv = SIMD8<Float>(repeating: scale), mgv = SIMD8<Float>(repeating: meanG), mghv = SIMD8<Float>(repeating: meanGH)
-  var j = 0
-  while j + 8 <= p {
+  byEights(p, { j in
     var gv = lanes(g + j)
     if let y { gv.replace(with: 0, where: lanes(y + j) .<= 0) }
-    let v = scv * (gv - mgv - (lanes(x + j) - muv) * sv * mghv)
-    storeLanes(v, dx + j)
-    j += 8
-  }
-  while j < p {
+    storeLanes(scv * (gv - mgv - (lanes(x + j) - muv) * sv * mghv), dx + j)
+  }, { j in
     let gk = y.map { $0[j] <= 0 } == true ? 0 : g[j]
     dx[j] = scale * (gk - meanG - (x[j] - mean) * invStd * meanGH)
-    j += 1
-  }
+  })
 }
