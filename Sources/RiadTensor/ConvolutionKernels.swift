@@ -54,7 +54,7 @@ enum Kernels {
   static func sameForward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                           offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int, w: UnsafePointer<Float>,
                           dst: UnsafeMutablePointer<Float>, dstStride: Int, q0: Int, q1: Int, accumulate: Bool = false,
-                          rows: Int = 8) {
+                          rows: Int = kernelRows) {
     if kernelVariant == .avx2 {
       RiadKernelsAVX2.SameConvolution.forward(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
                                                taps: taps, w: w, dst: dst, dstStride: dstStride, q0: q0, q1: q1, accumulate: accumulate,
@@ -80,7 +80,7 @@ enum Kernels {
 
   static func sameWeightGradient(gy: UnsafePointer<Float>, gyStride: Int, sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
                                  dw: UnsafeMutablePointer<Float>, dwStride: Int, q0: Int, q1: Int,
-                                 rows: Int = 8) {
+                                 rows: Int = kernelRows) {
     if kernelVariant == .avx2 {
       RiadKernelsAVX2.SameConvolution.weightGradient(gy: gy, gyStride: gyStride, sources: sources, count: count,
                                                       dw: dw, dwStride: dwStride, q0: q0, q1: q1, rows: rows)
