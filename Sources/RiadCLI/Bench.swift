@@ -27,6 +27,13 @@ struct Bench: ParsableCommand {
   func validate() throws {
     guard size >= 16, size % 16 == 0 else { throw ValidationError("--size must be a multiple of 16, got \(size)") }
     guard base >= 1, batch >= 1, steps >= 1, warmup >= 0 else { throw ValidationError("--base, --batch and --steps must be ≥ 1") }
+    if let only {
+      guard layers else { throw ValidationError("--only picks layers of --layers; add --layers") }
+      let names = unetLayers().map(\.name)
+      guard names.contains(where: { $0.hasPrefix(only) }) else {
+        throw ValidationError("--only '\(only)' starts no layer's name; the layers are \(names.joined(separator: ", "))")
+      }
+    }
     if kernels != "auto" && kernels != "none" {
       guard let v = KernelVariant(rawValue: kernels) else {
         throw ValidationError("--kernels must be auto, none or one of \(KernelVariant.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kernels)'")

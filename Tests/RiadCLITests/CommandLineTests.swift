@@ -43,6 +43,14 @@ final class CommandLineTests: RiadTestCase {
       XCTAssertEqual(numbers.map { $0[0] }.reduce(0, +), totals[0], accuracy: 0.05 + 0.01 * 3, off.stdout)
       XCTAssertEqual(numbers.map { $0[2] }.reduce(0, +), totals[1], accuracy: 0.05 + 0.01 * 3, off.stdout)
     }
+    // A prefix that names no layer, or --only without --layers: one error, no table.
+    let none = try runRiad(["bench", "--layers", "--size", "16", "--base", "2", "--only", "up9"])
+    XCTAssertNotEqual(none.status, 0)
+    XCTAssertTrue(none.stderr.contains("--only 'up9' starts no layer's name; the layers are down1.conv1, down1.conv2"), none.stderr)
+    XCTAssertEqual(none.stdout, "")
+    let alone = try runRiad(["bench", "--only", "up1"])
+    XCTAssertNotEqual(alone.status, 0)
+    XCTAssertTrue(alone.stderr.contains("--only picks layers of --layers"), alone.stderr)
     if let variant = KernelVariant.available.first {
       let on = try runRiad(args + ["--kernels", variant.rawValue])
       XCTAssertTrue(on.stdout.hasPrefix("OpenBLAS core "), on.stdout)
