@@ -283,31 +283,39 @@ struct WinogradBackend: ConvolutionBackend {
   private func transformOutput<T: WinogradTransform>(_ t: T.Type, _ mm: UnsafePointer<Float>, stride plane: Int,
                                                      channels: Int, first: Int, count: Int, bias: [Float]?,
                                                      into dst: UnsafeMutablePointer<Float>) {
-    let m = T.m, a = T.alpha, h = g.h, w = g.w, width = tiles.wide
+    let m = T.m, a = T.alpha, h = g.h, w = g.w
+    // Aᵀ M goes into m × α rows (row i, column j at (i·α + j)·span): run
+    // by run where a tile row holds eight tiles or more (`span` one row's
+    // tiles, in L1), else for the whole chunk at once (`span` = count), so
+    // that narrow images still go eight tiles at a time.
+    let wholeChunk = tiles.wide < 8, span = wholeChunk ? count : tiles.wide
     parallelFor(channels, cost: 10 * a * a * count) { c in
       let b = bias?[c] ?? 0
-      // Aᵀ M for a run: m × α rows of `width` (row i, column j at
-      // (i·α + j)·width).
-      withUnsafeTemporaryAllocation(of: Float.self, capacity: m * a * width) { buffer in
-        let s = buffer.baseAddress!
-        tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
-          let run = tx1 - tx0, at = mm + c * count + k0
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: m * a * span) { buffer in
+        let s = buffer.baseAddress!, at = mm + c * count
+        // Aᵀ M for tiles k0 ..< k0 + n of the chunk, to columns 0 ..< n of s.
+        func columns(_ k0: Int, _ n: Int) {
           for j in 0..<a {
-            let from = at + j * plane, to = s + j * width
-            byEights(run, { T.output8(from + $0, a * plane, to + $0, a * width) }, { T.output(from + $0, a * plane, to + $0, a * width) })
+            let from = at + k0 + j * plane, to = s + j * span
+            byEights(n, { T.output8(from + $0, a * plane, to + $0, a * span) }, { T.output(from + $0, a * plane, to + $0, a * span) })
           }
-          let base = dst + (image * channels + c) * h * w
-          // Whole tiles, then the pixels of the last one inside the image
-          // (at most one sticks out).
+        }
+        if wholeChunk { columns(0, count) }
+        tiles.forEachRun(first: first, count: count) { image, ty, tx0, tx1, k0 in
+          let run = tx1 - tx0
+          if !wholeChunk { columns(k0, run) }
+          // Then A along each pixel row of the tiles: whole tiles, then the
+          // pixels of the last one inside the image (at most one sticks out).
+          let base = dst + (image * channels + c) * h * w, column = wholeChunk ? k0 : 0
           let whole = min(run, (w - m * tx0) / m), rest = min(m, w - m * (tx0 + whole))
           for i in 0..<m where m * ty + i < h {
-            let line = base + (m * ty + i) * w + m * tx0, r = s + i * a * width
+            let line = base + (m * ty + i) * w + m * tx0, r = s + i * a * span + column
             var k = 0
-            while k + 8 <= whole { T.outputTiles8(r + k, width, line + m * k, bias: b); k += 8 }
+            while k + 8 <= whole { T.outputTiles8(r + k, span, line + m * k, bias: b); k += 8 }
             while k < run {
               // A whole tile, or the last one's `rest` pixels inside the image.
               let tile = r + k, to = line + m * k, inside = k < whole ? m : rest
-              T.output({ tile[$0 * width] }, { p, x in if p < inside { to[p] = x + b } })
+              T.output({ tile[$0 * span] }, { p, x in if p < inside { to[p] = x + b } })
               k += 1
             }
           }
