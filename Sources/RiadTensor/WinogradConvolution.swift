@@ -287,7 +287,8 @@ struct WinogradBackend: ConvolutionBackend {
     // Aᵀ M goes into m × α rows (row i, column j at (i·α + j)·span): run
     // by run where a tile row holds eight tiles or more (`span` one row's
     // tiles, in L1), else for the whole chunk at once (`span` = count), so
-    // that narrow images still go eight tiles at a time.
+    // that narrow images still go eight tiles at a time. Either way a run
+    // reads only the columns `columns` wrote for it (its tiles' k0 ..< k0 + run).
     let wholeChunk = tiles.wide < 8, span = wholeChunk ? count : tiles.wide
     parallelFor(channels, cost: 10 * a * a * count) { c in
       let b = bias?[c] ?? 0
