@@ -35,12 +35,24 @@ public enum SameConvolution {
   /// splits many input channels into groups whose weights stay in L1).
   /// With `rows` 4 or fewer (a block padded with zero channels, as the
   /// final layer's three), only the first `rows` rows are computed and
-  /// written (for one row `forwardRow` is faster).
+  /// written: one row by `forwardRow`, two to four by a pass that keeps
+  /// just those rows' sums.
   public static func forward(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
                              offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int,
                              w: UnsafePointer<Float>,
                              dst: UnsafeMutablePointer<Float>, dstStride: Int,
                              q0: Int, q1: Int, accumulate: Bool = false, rows: Int = sameConvolutionChannelBlock) {
+    if rows == 1 {
+      forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride, taps: taps,
+                 w: w, wStride: sameConvolutionChannelBlock, dst: dst, q0: q0, q1: q1, accumulate: accumulate)
+      return
+    }
+    // Rows j0 ..< j0 + N over the three vectors of positions from p.
+    @inline(__always)
+    func pass<let N: Int>(_ kind: InlineArray<N, Row3>.Type, _ j0: Int, _ p: Int) {
+      forwardPass(kind, src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
+                  taps: taps, w: w + j0, dst: dst + j0 * dstStride, dstStride: dstStride, p: p, accumulate: accumulate)
+    }
     var q = q0
     while q < q1 {
       let end = q + sameConvolutionPositionBlock
@@ -48,28 +60,15 @@ public enum SameConvolution {
         // Exactly the real rows: every FMA useful, and fewer registers.
         for p in stride(from: q, to: end, by: 3 * lanes) {
           switch rows {
-          case 1:
-            forwardPass(InlineArray<1, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
-          case 2:
-            forwardPass(InlineArray<2, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
-          case 3:
-            forwardPass(InlineArray<3, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
-          default:
-            forwardPass(InlineArray<4, Row3>.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                        offsetStride: offsetStride, taps: taps, w: w, dst: dst, dstStride: dstStride, p: p, accumulate: accumulate)
+          case 2: pass(InlineArray<2, Row3>.self, 0, p)
+          case 3: pass(InlineArray<3, Row3>.self, 0, p)
+          default: pass(InlineArray<4, Row3>.self, 0, p)
           }
         }
       } else {
         // One pass where the registers hold the whole block; two with AVX2.
         for j0 in stride(from: 0, to: sameConvolutionChannelBlock, by: forwardRows) {
-          for p in stride(from: q, to: end, by: 3 * lanes) {
-            forwardPass(ForwardRows.self, src: src, planeStride: planeStride, cin: cin, offsets: offsets,
-                        offsetStride: offsetStride, taps: taps, w: w + j0, dst: dst + j0 * dstStride, dstStride: dstStride,
-                        p: p, accumulate: accumulate)
-          }
+          for p in stride(from: q, to: end, by: 3 * lanes) { pass(ForwardRows.self, j0, p) }
         }
       }
       q = end

@@ -66,18 +66,6 @@ enum Kernels {
     }
   }
 
-  static func sameForwardRow(src: UnsafePointer<Float>, planeStride: Int, cin: Int,
-                             offsets: UnsafePointer<Int>, offsetStride: Int = 0, taps: Int, w: UnsafePointer<Float>, wStride: Int,
-                             dst: UnsafeMutablePointer<Float>, q0: Int, q1: Int, accumulate: Bool = false) {
-    if kernelVariant == .avx2 {
-      RiadKernelsAVX2.SameConvolution.forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
-                                                  taps: taps, w: w, wStride: wStride, dst: dst, q0: q0, q1: q1, accumulate: accumulate)
-    } else {
-      RiadKernels.SameConvolution.forwardRow(src: src, planeStride: planeStride, cin: cin, offsets: offsets, offsetStride: offsetStride,
-                                              taps: taps, w: w, wStride: wStride, dst: dst, q0: q0, q1: q1, accumulate: accumulate)
-    }
-  }
-
   static func sameWeightGradient(gy: UnsafePointer<Float>, gyStride: Int, sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
                                  dw: UnsafeMutablePointer<Float>, dwStride: Int, q0: Int, q1: Int,
                                  rows: Int = kernelRows) {

@@ -142,21 +142,12 @@ func convolvePlanes(_ planes: UnsafePointer<Float>, _ layout: SamePlanes, inChan
             let count = min(group, inChannels - c0)
             let src = planes + c0 * layout.stride, taps0 = po.baseAddress! + c0 * offsetStride
             let weights = pw.baseAddress! + (b * inChannels + c0) * taps * kernelRows
-            if rows == 1 {
-              // One real channel (a filter's): its own row kernel, no zero rows.
-              Kernels.sameForwardRow(src: src, planeStride: layout.stride, cin: count,
-                                     offsets: taps0, offsetStride: offsetStride, taps: taps,
-                                     w: weights, wStride: kernelRows,
-                                     dst: out + b * kernelRows * layout.positions,
-                                     q0: q0, q1: q1, accumulate: c0 > 0)
-            } else {
-              // Eight rows, or where the block has two to four real channels
-              // (the final layer's three) just those.
-              Kernels.sameForward(src: src, planeStride: layout.stride, cin: count,
-                                  offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
-                                  dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
-                                  q0: q0, q1: q1, accumulate: c0 > 0, rows: rows)
-            }
+            // Eight rows, or just the real ones where the block has four or
+            // fewer (the final layer's three; a filter's one).
+            Kernels.sameForward(src: src, planeStride: layout.stride, cin: count,
+                                offsets: taps0, offsetStride: offsetStride, taps: taps, w: weights,
+                                dst: out + b * kernelRows * layout.positions, dstStride: layout.positions,
+                                q0: q0, q1: q1, accumulate: c0 > 0, rows: rows)
           }
         }
       }
