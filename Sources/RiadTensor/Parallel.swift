@@ -36,17 +36,26 @@ import Glibc
 /// waited for up to five).
 @inline(__always)
 public func parallelFor(_ count: Int, cost: Int = 1 << 16, _ body: (Int) -> Void) {
-  let threads = workerThreads
+  parallelFor(count, cost: cost, workers: workerThreads) { i, _ in body(i) }
+}
+
+/// `parallelFor` that also tells `body` which thread runs it: a number
+/// below `workers` (and below `workerThreads`), the same for every item one
+/// thread runs and never shared by two threads at once, so that each can
+/// own a buffer (`workers` buffers, made before the loop).
+@inline(__always)
+func parallelFor(_ count: Int, cost: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+  let threads = min(workers, workerThreads)
   if threads <= 1 || count <= 1 || count * cost < 1 << 15 {
-    for i in 0..<count { body(i) }
+    for i in 0..<count { body(i, 0) }
     return
   }
   let chunks = cost >= 1 << 20 ? count : min(count, threads * 4)
-  let ran = WorkerPool.shared.run(chunks) { c in
+  let ran = WorkerPool.shared.run(chunks, threads: threads) { c, worker in
     let lo = count * c / chunks, hi = count * (c + 1) / chunks
-    for i in lo..<hi { body(i) }
+    for i in lo..<hi { body(i, worker) }
   }
-  if !ran { for i in 0..<count { body(i) } }
+  if !ran { for i in 0..<count { body(i, 0) } }
 }
 
 
@@ -68,7 +77,10 @@ final class WorkerPool: @unchecked Sendable {
   private let busy = Atomic<Bool>(false)
   private let sleepers = Atomic<Int>(0)
   private let chunks = Atomic<Int>(0)
-  private var job: ((Int) -> Void)? = nil
+  /// Threads that claim chunks of the current job: the caller (thread 0)
+  /// and workers 1 ..< claimers.
+  private let claimers = Atomic<Int>(0)
+  private var job: ((Int, Int) -> Void)? = nil
   // Heap cells: pthread objects must not move, which Swift promises only
   // for memory it does not manage.
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -80,16 +92,18 @@ final class WorkerPool: @unchecked Sendable {
     pthread_cond_init(wake, nil)
   }
 
-  /// Runs `body(c)` for every c in 0..<count across the threads; false
-  /// (without running anything) when a loop is already in progress, so that
-  /// a nested loop can run serially instead.
-  func run(_ count: Int, _ body: (Int) -> Void) -> Bool {
+  /// Runs `body(c, thread)` for every c in 0..<count across `threads`
+  /// threads (numbered from 0, the caller); false (without running
+  /// anything) when a loop is already in progress, so that a nested loop
+  /// can run serially instead.
+  func run(_ count: Int, threads: Int, _ body: (Int, Int) -> Void) -> Bool {
     guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
     defer { busy.store(false, ordering: .releasing) }
-    startWorkers(workerThreads - 1)
+    startWorkers(threads - 1)
     withoutActuallyEscaping(body) { body in
       job = body
       chunks.store(count, ordering: .relaxed)
+      claimers.store(threads, ordering: .relaxed)
       finished.store(0, ordering: .relaxed)
       let generation = (state.load(ordering: .relaxed) >> 32) + 1
       state.store(generation << 32, ordering: .sequentiallyConsistent)
@@ -98,7 +112,7 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
       }
-      claimChunks(generation)
+      claimChunks(generation, thread: 0)
       while finished.load(ordering: .acquiring) < count {}
       // Close the generation before the next job's count is stored: a
       // worker that read this job's last state and then the next job's
@@ -117,18 +131,19 @@ final class WorkerPool: @unchecked Sendable {
   /// still held (a worker that had not yet released its copy crashed riad,
   /// rarely, with "closure argument was escaped").
   @inline(never)
-  private func runChunk(_ c: Int) {
+  private func runChunk(_ c: Int, thread: Int) {
     guard let job else { return }
-    job(c)
+    job(c, thread)
   }
 
-  /// Claims and runs chunks of job `generation` until none is left.
-  private func claimChunks(_ generation: Int) {
+  /// Claims and runs chunks of job `generation` on thread number `thread`
+  /// until none is left.
+  private func claimChunks(_ generation: Int, thread: Int) {
     var s = state.load(ordering: .acquiring)
     while s >> 32 == generation, s & 0xFFFF_FFFF < chunks.load(ordering: .relaxed) {
       let (exchanged, current) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
       if exchanged {
-        runChunk(s & 0xFFFF_FFFF)
+        runChunk(s & 0xFFFF_FFFF, thread: thread)
         finished.add(1, ordering: .releasing)
         s = state.load(ordering: .acquiring)
       } else {
@@ -148,7 +163,8 @@ final class WorkerPool: @unchecked Sendable {
   }
 
   /// A worker: waits for a new generation (spinning, then asleep), helps
-  /// with it if it is among the `workerThreads − 1` wanted, and waits again.
+  /// with it (as thread index + 1) if it is among the claimers, and waits
+  /// again.
   private func work(_ index: Int) {
     var seen = state.load(ordering: .acquiring) >> 32
     while true {
@@ -166,7 +182,8 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
       }
       seen = state.load(ordering: .acquiring) >> 32
-      if index < workerThreads - 1 { claimChunks(seen) }
+      // The job's claimers were stored before its generation.
+      if index + 1 < claimers.load(ordering: .relaxed) { claimChunks(seen, thread: index + 1) }
     }
   }
 }

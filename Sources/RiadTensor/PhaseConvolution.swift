@@ -98,8 +98,8 @@ struct PhaseConvolution {
       w[(oc * c + plane / phases) * k2 + index[plane % phases * taps + t]]
     }
     let table = (0..<c).flatMap { _ in offsets.joined() }
-    convolvePlanes(xPhases, planes, inChannels: c * phases, offsets: table, offsetStride: taps, taps: taps,
-                   packed: packed, outChannels: o, dst)
+    convolvePlanes(.planes(xPhases), planes, inChannels: c * phases, offsets: table, offsetStride: taps, taps: taps,
+                   packed: packed, outChannels: o, .planes(dst))
   }
 
   /// The adjoint of `forward`: from coarse planes `g` (o channels, laid out
@@ -111,8 +111,8 @@ struct PhaseConvolution {
       let k2 = kernel * kernel, index = kernelIndex[f]
       let packed = packWeights(rows: c, inner: o, taps: taps) { ch, oc, t in w[(oc * c + ch) * k2 + index[t]] }
       let mirrored = offsets[f].map { 2 * planes.lead - $0 }
-      convolvePlanes(g, planes, inChannels: o, offsets: mirrored, offsetStride: 0, taps: taps,
-                     packed: packed, outChannels: c, scratch)
+      convolvePlanes(.planes(g), planes, inChannels: o, offsets: mirrored, offsetStride: 0, taps: taps,
+                     packed: packed, outChannels: c, .planes(scratch))
       gatherPhase(f, scratch, rowStride: planes.positions, channels: c, bias: bias, into: dst)
     }
   }

@@ -110,7 +110,11 @@ final class ConvolutionKernelTests: RiadTestCase {
                               ([8, 3, 32, 32], 16, 3), ([2, 80, 16, 16], 3, 3), ([1, 130, 16, 16], 12, 3),
                               // Blocks of four, two and one real output channels
                               // (the four-row pass, the row kernel) both ways.
-                              ([2, 5, 12, 13], 4, 3), ([2, 7, 9, 30], 2, 5), ([2, 6, 10, 10], 1, 3), ([2, 4, 11, 9], 6, 3)] {
+                              ([2, 5, 12, 13], 4, 3), ([2, 7, 9, 30], 2, 5), ([2, 6, 10, 10], 1, 3), ([2, 4, 11, 9], 6, 3),
+                              // The final layer's shape on a batch whose positions
+                              // span several chunks per thread and several
+                              // weight-gradient tiles, both ending inside rows.
+                              ([4, 32, 40, 36], 3, 3)] {
         let x = Tensor.randn(shape, using: &rng), w = Tensor.randn([out, shape[1], k, k], using: &rng)
         let b = Tensor.randn([out], using: &rng)
         try assertAgreesWithIm2col(.planes, x, w, "\(shape) → \(out), k \(k)") { try Tensor.conv2d($0, $1, b, padding: k / 2) }
