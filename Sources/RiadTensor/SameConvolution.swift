@@ -49,17 +49,7 @@ struct SamePlanes {
     parallelFor(planes, cost: stride) { c in
       let plane = dst + c * stride
       guard c < channels else { plane.update(repeating: 0, count: stride); return }
-      // Zero the bands between rows, then copy the rows.
-      var filled = 0
-      for i in 0..<n {
-        for y in 0..<h {
-          let at = lead + (i * rowsPerImage + y) * wp
-          (plane + filled).update(repeating: 0, count: at - filled)
-          (plane + at).update(from: src + ((i * channels + c) * h + y) * w, count: w)
-          filled = at + w
-        }
-      }
-      (plane + filled).update(repeating: 0, count: stride - filled)
+      fill(src, channels: channels, c, c + 1, from: 0, count: stride, into: plane, dstStride: stride)
     }
   }
 
@@ -68,14 +58,57 @@ struct SamePlanes {
   func gather(_ src: UnsafePointer<Float>, rowStride: Int, channels: Int, bias: [Float]?,
               into dst: UnsafeMutablePointer<Float>) {
     parallelFor(channels, cost: n * h * w) { c in
-      let b = bias?[c] ?? 0
-      for i in 0..<n {
-        for y in 0..<h {
-          let from = src + c * rowStride + (i * rowsPerImage + y) * wp
-          let to = dst + ((i * channels + c) * h + y) * w
-          if bias == nil { to.update(from: from, count: w) } else { for x in 0..<w { to[x] = from[x] + b } }
+      emit(src + c * rowStride, rowStride: rowStride, channels: channels, c, c + 1,
+           start: 0, count: n * rowsPerImage * wp, bias: bias, into: dst)
+    }
+  }
+
+  /// Writes plane indices `from ..< from + count` of the planes `scatter`
+  /// makes of `src[n][channels][h][w]`, for channels `k0 ..< k1` (all when
+  /// not given), channel k's at `dst + (k − k0)·dstStride`: every one of
+  /// those elements, a pixel or a zero.
+  func fill(_ src: UnsafePointer<Float>, channels: Int, _ k0: Int = 0, _ k1: Int? = nil, from: Int, count: Int,
+            into dst: UnsafeMutablePointer<Float>, dstStride: Int) {
+    let end = from + count
+    var row = from / wp
+    while row * wp < end {
+      // Plane row `row` holds image i's row y when pad ≤ row and y < h.
+      let a = max(from, row * wp), b = min(end, (row + 1) * wp)
+      let r = row - pad, i = r >= 0 ? r / rowsPerImage : n, y = r >= 0 ? r % rowsPerImage : h
+      // Zeros up to the row's first pixel (all of it outside the images), then pixels.
+      let zeros = i < n && y < h ? max(0, min(b, row * wp + pad) - a) : b - a
+      for k in k0..<(k1 ?? channels) {
+        let to = dst + (k - k0) * dstStride + (a - from)
+        if zeros > 0 { to.update(repeating: 0, count: zeros) }
+        if zeros < b - a {
+          let x = a + zeros - row * wp - pad
+          (to + zeros).update(from: src + ((i * channels + k) * h + y) * w + x, count: b - a - zeros)
         }
       }
+      row += 1
+    }
+  }
+
+  /// Writes the pixels among output positions `start ..< start + count`
+  /// into `dst[n][channels][h][w]`, channels `c0 ..< c1`: channel c0 + j's
+  /// position start + q is `src[j·rowStride + q]`; adds `bias[c]` when given.
+  func emit(_ src: UnsafePointer<Float>, rowStride: Int, channels: Int, _ c0: Int, _ c1: Int,
+            start: Int, count: Int, bias: [Float]?, into dst: UnsafeMutablePointer<Float>) {
+    let end = start + count
+    var row = start / wp
+    while row * wp < end {
+      let i = row / rowsPerImage, y = row % rowsPerImage
+      // Columns x0 ..< x1 of this row are in the range and are pixels.
+      let x0 = max(start, row * wp) - row * wp, x1 = min(end - row * wp, w)
+      if i < n, y < h, x1 > x0 {
+        for c in c0..<c1 {
+          let from = src + (c - c0) * rowStride + row * wp + x0 - start
+          let to = dst + ((i * channels + c) * h + y) * w + x0
+          if let bias { let b = bias[c]; for x in 0..<(x1 - x0) { to[x] = from[x] + b } }
+          else { to.update(from: from, count: x1 - x0) }
+        }
+      }
+      row += 1
     }
   }
 }
@@ -133,57 +166,6 @@ enum PlaneDestination {
   /// Images `[n][channels][h][w]`, plus `bias[c]` when given: each chunk
   /// writes its pixels from a buffer that stays in cache.
   case images(UnsafeMutablePointer<Float>, bias: [Float]?)
-}
-
-extension SamePlanes {
-  /// Writes plane indices `from ..< from + count` of the planes `scatter`
-  /// makes of `src[n][channels][h][w]`, for channels `k0 ..< k1` (all when
-  /// not given), channel k's at `dst + (k − k0)·dstStride`: every one of
-  /// those elements, a pixel or a zero.
-  func fill(_ src: UnsafePointer<Float>, channels: Int, _ k0: Int = 0, _ k1: Int? = nil, from: Int, count: Int,
-            into dst: UnsafeMutablePointer<Float>, dstStride: Int) {
-    let end = from + count
-    var row = from / wp
-    while row * wp < end {
-      // Plane row `row` holds image i's row y when pad ≤ row and y < h.
-      let a = max(from, row * wp), b = min(end, (row + 1) * wp)
-      let r = row - pad, i = r >= 0 ? r / rowsPerImage : n, y = r >= 0 ? r % rowsPerImage : h
-      // Zeros up to the row's first pixel (all of it outside the images), then pixels.
-      let zeros = i < n && y < h ? max(0, min(b, row * wp + pad) - a) : b - a
-      for k in k0..<(k1 ?? channels) {
-        let to = dst + (k - k0) * dstStride + (a - from)
-        if zeros > 0 { to.update(repeating: 0, count: zeros) }
-        if zeros < b - a {
-          let x = a + zeros - row * wp - pad
-          (to + zeros).update(from: src + ((i * channels + k) * h + y) * w + x, count: b - a - zeros)
-        }
-      }
-      row += 1
-    }
-  }
-
-  /// Writes the pixels among output positions `start ..< start + count`
-  /// into `dst[n][channels][h][w]`, channels `c0 ..< c1`: channel c0 + j's
-  /// position start + q is `src[j·rowStride + q]`; adds `bias[c]` when given.
-  func emit(_ src: UnsafePointer<Float>, rowStride: Int, channels: Int, _ c0: Int, _ c1: Int,
-            start: Int, count: Int, bias: [Float]?, into dst: UnsafeMutablePointer<Float>) {
-    let end = start + count
-    var row = start / wp
-    while row * wp < end {
-      let i = row / rowsPerImage, y = row % rowsPerImage
-      // Columns x0 ..< x1 of this row are in the range and are pixels.
-      let x0 = max(start, row * wp) - row * wp, x1 = min(end - row * wp, w)
-      if i < n, y < h, x1 > x0 {
-        for c in c0..<c1 {
-          let from = src + (c - c0) * rowStride + row * wp + x0 - start
-          let to = dst + ((i * channels + c) * h + y) * w + x0
-          if let bias { let b = bias[c]; for x in 0..<(x1 - x0) { to[x] = from[x] + b } }
-          else { to.update(from: from, count: x1 - x0) }
-        }
-      }
-      row += 1
-    }
-  }
 }
 
 /// `out[r][q]` for every output channel r < outChannels and position q (a
@@ -344,8 +326,8 @@ func sameWeightGradient(_ gy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _
       // Invariant: the thread alone uses its buffer, and item (b, r) alone
       // its sums, which it zeroes first; `fill` writes gy's rows for the
       // whole tile (zero rows past o: their sums are never read, but stay
-      // finite) and the group's planes up to the
-      // tile's end + 2·lead, everything the kernel reads.
+      // finite) and the group's planes up to the tile's end + 2·lead,
+      // everything the kernel reads.
       let gyLocal = scratch + thread * threadFloats, planes = gyLocal + kernelRows * tile
       var sources = [UnsafePointer<Float>](repeating: UnsafePointer(planes), count: group * taps)
       let b = item / ranges, r = item % ranges
@@ -386,14 +368,13 @@ func sameConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float
                              _ g: ConvGeometry, n: Int, out o: Int,
                              gx: UnsafeMutablePointer<Float>?, gw: UnsafeMutablePointer<Float>?) {
   let taps = g.kh * g.kw, c = g.c
+  let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
   if let gx {
     // gx = same convolution of gy with the flipped, transposed kernel.
     let packed = packWeights(w, out: o, in: c, taps: taps, flipped: true)
-    let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
     convolvePlanes(.images(gy), layout, inChannels: o, offsets: layout.offsets, offsetStride: 0, taps: taps,
                    packed: packed, outChannels: c, .images(gx, bias: nil))
   }
   guard let gw else { return }
-  let layout = SamePlanes(n: n, h: g.h, w: g.w, kernel: g.kh)
   sameWeightGradient(gy, x, layout, out: o, in: c, offsets: layout.offsets, into: gw)
 }
