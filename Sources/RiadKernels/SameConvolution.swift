@@ -144,7 +144,9 @@ public enum SameConvolution {
   ///
   /// Each source is an input plane already advanced by one tap's offset, so
   /// the rows of every (channel, tap) pair are taken three at a time.
-  /// With `rows` 4 or fewer, only the first four rows of `dw` are added to.
+  /// With `rows` 3 (the final layer's three channels), exactly three rows
+  /// of `gy` are read and of `dw` added to; with `rows` 1, 2 or 4, the first
+  /// four.
   public static func weightGradient(gy: UnsafePointer<Float>, gyStride: Int,
                                     sources: UnsafePointer<UnsafePointer<Float>>, count: Int,
                                     dw: UnsafeMutablePointer<Float>, dwStride: Int,
@@ -154,6 +156,21 @@ public enum SameConvolution {
       // A missing second or third source repeats the last one; its sums are dropped.
       let s0 = sources[i], s1 = sources[min(i + 1, count - 1)], s2 = sources[min(i + 2, count - 1)]
       let used = min(3, count - i)
+      if rows == 3 {
+        #if RIAD_AVX2
+        // 9 accumulators, three sources and a row of gy: 13 of 16 registers.
+        gradientRows3(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
+        i += 3
+        #else
+        // 18 accumulators, six sources and a row of gy: 25 of 32 registers,
+        // and two FMAs per load (the four-row pass wastes a quarter of its).
+        let last = count - 1
+        gradientRows3x6(gy, gyStride, s0, s1, s2, sources[min(i + 3, last)], sources[min(i + 4, last)],
+                        sources[min(i + 5, last)], dw + i, dwStride, min(6, count - i), q0, q1)
+        i += 6
+        #endif
+        continue
+      }
       if rows <= 4 {
         gradientRows4(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
         i += 3
@@ -189,12 +206,59 @@ public enum SameConvolution {
     }
   }
 
+  /// How many rows of `gy` `weightGradient` reads for `rows` real ones
+  /// (the rows past `rows` must be readable; their sums are dropped).
+  public static func gradientRowsRead(_ rows: Int) -> Int {
+    rows == 3 ? 3 : rows <= 4 ? 4 : sameConvolutionChannelBlock
+  }
+
   /// Adds a row's three sums (the first `used`) into `d[0..<used]`.
   @inline(__always)
   static func addSums(_ r: Row3, _ d: UnsafeMutablePointer<Float>, _ used: Int) {
     d[0] += r.v0.sum()
     if used > 1 { d[1] += r.v1.sum() }
     if used > 2 { d[2] += r.v2.sum() }
+  }
+
+  /// Three output rows of `weightGradient` against three sources (9 accumulators).
+  @inline(__always)
+  static func gradientRows3(_ gy: UnsafePointer<Float>, _ gyStride: Int,
+                            _ s0: UnsafePointer<Float>, _ s1: UnsafePointer<Float>, _ s2: UnsafePointer<Float>,
+                            _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int) {
+    var r0 = Row3(), r1 = Row3(), r2 = Row3()
+    var q = q0
+    while q < q1 {
+      let x0 = loadLanes(s0 + q), x1 = loadLanes(s1 + q), x2 = loadLanes(s2 + q), g = gy + q
+      r0.add(loadLanes(g), x0, x1, x2)
+      r1.add(loadLanes(g + gyStride), x0, x1, x2)
+      r2.add(loadLanes(g + 2 * gyStride), x0, x1, x2)
+      q += lanes
+    }
+    addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used)
+  }
+
+  /// Three output rows of `weightGradient` against six sources (18
+  /// accumulators); `used` (1 to 6) of the sources are real.
+  @inline(__always)
+  static func gradientRows3x6(_ gy: UnsafePointer<Float>, _ gyStride: Int,
+                              _ s0: UnsafePointer<Float>, _ s1: UnsafePointer<Float>, _ s2: UnsafePointer<Float>,
+                              _ s3: UnsafePointer<Float>, _ s4: UnsafePointer<Float>, _ s5: UnsafePointer<Float>,
+                              _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int) {
+    var a0 = Row3(), a1 = Row3(), a2 = Row3(), b0 = Row3(), b1 = Row3(), b2 = Row3()
+    var q = q0
+    while q < q1 {
+      let x0 = loadLanes(s0 + q), x1 = loadLanes(s1 + q), x2 = loadLanes(s2 + q)
+      let x3 = loadLanes(s3 + q), x4 = loadLanes(s4 + q), x5 = loadLanes(s5 + q), g = gy + q
+      let g0 = loadLanes(g), g1 = loadLanes(g + gyStride), g2 = loadLanes(g + 2 * gyStride)
+      a0.add(g0, x0, x1, x2); b0.add(g0, x3, x4, x5)
+      a1.add(g1, x0, x1, x2); b1.add(g1, x3, x4, x5)
+      a2.add(g2, x0, x1, x2); b2.add(g2, x3, x4, x5)
+      q += lanes
+    }
+    let first = min(3, used)
+    addSums(a0, d, first); addSums(a1, d + dwStride, first); addSums(a2, d + 2 * dwStride, first)
+    guard used > 3 else { return }
+    addSums(b0, d + 3, used - 3); addSums(b1, d + dwStride + 3, used - 3); addSums(b2, d + 2 * dwStride + 3, used - 3)
   }
 
   /// Four output rows of `weightGradient` (12 accumulators).

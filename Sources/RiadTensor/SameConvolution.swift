@@ -325,15 +325,16 @@ func sameWeightGradient(_ gy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _
     parallelFor(items, cost: 1 << 20, workers: threads) { item, thread in
       // Invariant: the thread alone uses its buffer, and item (b, r) alone
       // its sums, which it zeroes first; `fill` writes gy's rows for the
-      // whole tile (zero rows past o: their sums are never read, but stay
-      // finite) and the group's planes up to the tile's end + 2·lead,
-      // everything the kernel reads.
+      // whole tile, then zero rows up to those the kernel reads
+      // (`gradientRowsRead`: their sums are never read, but stay finite),
+      // and the group's planes up to the tile's end + 2·lead: everything
+      // the kernel reads.
       let gyLocal = scratch + thread * threadFloats, planes = gyLocal + kernelRows * tile
       var sources = [UnsafePointer<Float>](repeating: UnsafePointer(planes), count: group * taps)
       let b = item / ranges, r = item % ranges
       let sums = scratch + threads * threadFloats + item * sumFloats
       sums.update(repeating: 0, count: sumFloats)
-      let rows = min(kernelRows, o - b * kernelRows), gyRows = rows <= 4 ? 4 : kernelRows
+      let rows = min(kernelRows, o - b * kernelRows), gyRows = RiadKernels.SameConvolution.gradientRowsRead(rows)
       for t in (tiles * r / ranges)..<(tiles * (r + 1) / ranges) {
         let q0 = t * tile, count = min(layout.positions, q0 + tile) - q0
         layout.fill(gy, channels: o, b * kernelRows, b * kernelRows + rows, from: layout.lead + q0, count: count,
