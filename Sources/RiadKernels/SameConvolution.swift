@@ -162,8 +162,9 @@ public enum SameConvolution {
         gradientRows3(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
         i += 3
         #else
-        // 18 accumulators, six sources and a row of gy: 25 of 32 registers,
-        // and two FMAs per load (the four-row pass wastes a quarter of its).
+        // 18 accumulators, six sources and three rows of gy: 27 of 32
+        // registers, and two FMAs per load (the four-row pass wastes a
+        // quarter of its FMAs on a zero row).
         let last = count - 1
         gradientRows3x6(gy, gyStride, s0, s1, s2, sources[min(i + 3, last)], sources[min(i + 4, last)],
                         sources[min(i + 5, last)], dw + i, dwStride, min(6, count - i), q0, q1)

@@ -43,17 +43,22 @@ struct WinogradBackend: ConvolutionBackend {
 
   /// What the automatic policy takes for this shape, or nil for riad's
   /// other backends: F(4×4, 3×3) for 2048 output pixels or more in the
-  /// batch with 16 channels or more on each side, F(2×2, 3×3) for fewer
-  /// pixels with 64 channels or more on each side (down to a batch of 4²
-  /// images).
+  /// batch with 16 channels or more on each side; with 64 channels or more
+  /// on each side, F(4×4, 3×3) also from 512 pixels while its kernels are
+  /// few against them (c·o ≤ 128 · pixels), else F(2×2, 3×3) (down to a
+  /// batch of 4² images).
   /// Measured on the U-Net's layers at 64/16/8, 128/32/4 and 256/64/1
   /// (docs/performance.md "Plane kernels, F(2×2, 3×3) and F(4×4, 3×3),
-  /// layer by layer"): F(4×4, 3×3) ran
+  /// layer by layer" and "F(4×4, 3×3) on small images"): F(4×4, 3×3) ran
   /// 15–90 % faster than riad's plane kernels and up to 40 % faster than
-  /// F(2×2, 3×3) from 2048 pixels on; below that its few tiles per product
-  /// make sgemm reread its 36 kernel matrices for too few columns, and
-  /// F(2×2, 3×3) wins (by 40–70 % over the position-major kernels and
-  /// im2col on 4²–16² images). With 32 → 32 channels F(4×4, 3×3) beat the
+  /// F(2×2, 3×3) from 2048 pixels on. Below that its tiles are few for its
+  /// 36 kernel matrices, which sgemm rereads for every product: with 8
+  /// 8² images and 128 channels (c·o = 32 · pixels) or 4 16² images and
+  /// 256 (64 ·) it still ran 10–35 % faster than F(2×2, 3×3), with 4 8²
+  /// images and 256 channels (256 ·) or one 32² image and 512 (256 ·) it
+  /// ran up to 40 % slower, and F(2×2, 3×3) wins by 40–70 % over the
+  /// position-major kernels and im2col on 4²–16² images. With 32 → 32
+  /// channels F(4×4, 3×3) beat the
   /// AVX-512 plane kernels by 0–40 % (four alternating rounds at 32² and
   /// 128²), the AVX2 ones by 5–25 %. With 16 channels on a side the plane
   /// kernels won by 40 % and more until the transforms went to vectors;
@@ -62,10 +67,11 @@ struct WinogradBackend: ConvolutionBackend {
   /// kernel variant, 16 → 16 4–10 % with AVX-512 and level with AVX2; "Every
   /// size, with a lighter loss and lighter indexing").
   static func automatic(_ g: ConvGeometry, n: Int, out o: Int) -> WinogradBackend? {
-    if n * g.h * g.w >= 2048 {
-      return min(g.c, o) >= 16 ? WinogradBackend(g, n: n, out: o, tile: .four) : nil
-    }
-    return min(g.c, o) >= 64 ? WinogradBackend(g, n: n, out: o, tile: .two) : nil
+    let pixels = n * g.h * g.w, narrow = min(g.c, o)
+    if pixels >= 2048 { return narrow >= 16 ? WinogradBackend(g, n: n, out: o, tile: .four) : nil }
+    guard narrow >= 64 else { return nil }
+    let fewKernels = pixels >= 512 && g.c * o <= 128 * pixels
+    return WinogradBackend(g, n: n, out: o, tile: fewKernels ? .four : .two)
   }
 
   /// The output's tiles (the output is the size of the input).

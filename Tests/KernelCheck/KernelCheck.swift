@@ -193,12 +193,13 @@ struct Checker {
   /// `SameConvolution.weightGradient`: eight output channels against 1–7
   /// shifted sources (the last group of three has one, two or three), added
   /// into gradients that already hold values; with four or fewer real rows,
-  /// only the first four are added to.
+  /// only the rows `gradientRowsRead` names are added to (three for three
+  /// real rows, whose pass takes six sources at a time on AVX-512 and NEON).
   mutating func sameWeightGradient() {
-    let rows = sameConvolutionChannelBlock
     for (count, q0, q1, real) in [(1, 0, 48, 8), (2, 16, 96, 8), (3, 0, 160, 8), (5, 32, 64, 8), (7, 0, 400, 8),
-                                  (5, 16, 160, 3), (4, 0, 96, 4)] {
-      let computed = real <= 4 ? 4 : rows
+                                  (5, 16, 160, 3), (6, 0, 48, 3), (7, 0, 400, 3), (2, 32, 96, 3), (13, 16, 64, 3),
+                                  (4, 0, 96, 4), (3, 0, 48, 2)] {
+      let rows = sameConvolutionChannelBlock, computed = SameConvolution.gradientRowsRead(real)
       let planeLength = q1 + 40, gyStride = q1 + 3, dwStride = count + 2
       let plane = numbers.buffer(planeLength), gy = numbers.buffer(rows * gyStride)
       let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: count)

@@ -300,13 +300,18 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([8, 3, 64, 64], [16, 3, 3, 3]), "planes")
     XCTAssertEqual(path([1, 16, 32, 32], [16, 16, 3, 3]), "planes")
     XCTAssertEqual(path([8, 32, 32, 32], [32, 32, 3, 3]), "winograd4")
-    // Winograd: F(4×4, 3×3) from 2048 pixels in the batch, F(2×2, 3×3) below.
+    // Winograd: F(4×4, 3×3) from 2048 pixels in the batch, and from 512
+    // while c·o ≤ 128 · pixels; F(2×2, 3×3) otherwise.
     XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "winograd4")
     XCTAssertEqual(path([12, 64, 64, 64], [64, 64, 3, 3]), "winograd4")
     XCTAssertEqual(path([12, 128, 64, 64], [64, 128, 3, 3]), "winograd4")
     XCTAssertEqual(path([8, 64, 32, 32], [32, 64, 3, 3]), "winograd4")
-    XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "winograd")
+    XCTAssertEqual(path([8, 256, 8, 8], [128, 256, 3, 3]), "winograd4")
+    XCTAssertEqual(path([8, 128, 8, 8], [128, 128, 3, 3]), "winograd4")
+    XCTAssertEqual(path([4, 512, 16, 16], [256, 512, 3, 3]), "winograd4")
+    XCTAssertEqual(path([4, 256, 8, 8], [256, 256, 3, 3]), "winograd")
     XCTAssertEqual(path([1, 512, 32, 32], [512, 512, 3, 3]), "winograd")
+    XCTAssertEqual(path([1, 1024, 32, 32], [512, 1024, 3, 3]), "winograd")
     XCTAssertEqual(path([8, 128, 4, 4], [128, 128, 3, 3]), "winograd")
     withPolicy(.positions) { XCTAssertEqual(path([8, 64, 16, 16], [64, 64, 3, 3]), "positions") }
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
