@@ -159,7 +159,7 @@ public enum SameConvolution {
       if rows == 3 {
         #if RIAD_AVX2
         // 9 accumulators, three sources and a row of gy: 13 of 16 registers.
-        gradientRows3(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1)
+        gradientRows4(gy, gyStride, s0, s1, s2, dw + i, dwStride, used, q0, q1, three: true)
         i += 3
         #else
         // 18 accumulators, six sources and three rows of gy: 27 of 32
@@ -221,23 +221,6 @@ public enum SameConvolution {
     if used > 2 { d[2] += r.v2.sum() }
   }
 
-  /// Three output rows of `weightGradient` against three sources (9 accumulators).
-  @inline(__always)
-  static func gradientRows3(_ gy: UnsafePointer<Float>, _ gyStride: Int,
-                            _ s0: UnsafePointer<Float>, _ s1: UnsafePointer<Float>, _ s2: UnsafePointer<Float>,
-                            _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int) {
-    var r0 = Row3(), r1 = Row3(), r2 = Row3()
-    var q = q0
-    while q < q1 {
-      let x0 = loadLanes(s0 + q), x1 = loadLanes(s1 + q), x2 = loadLanes(s2 + q), g = gy + q
-      r0.add(loadLanes(g), x0, x1, x2)
-      r1.add(loadLanes(g + gyStride), x0, x1, x2)
-      r2.add(loadLanes(g + 2 * gyStride), x0, x1, x2)
-      q += lanes
-    }
-    addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used)
-  }
-
   /// Three output rows of `weightGradient` against six sources (18
   /// accumulators); `used` (1 to 6) of the sources are real.
   @inline(__always)
@@ -262,11 +245,14 @@ public enum SameConvolution {
     addSums(b0, d + 3, used - 3); addSums(b1, d + dwStride + 3, used - 3); addSums(b2, d + 2 * dwStride + 3, used - 3)
   }
 
-  /// Four output rows of `weightGradient` (12 accumulators).
+  /// Four output rows of `weightGradient` (12 accumulators), or with
+  /// `three` the first three (9). Always inlined with `three` a constant,
+  /// so the three-row pass has no fourth row's loads, FMAs or sums.
   @inline(__always)
   static func gradientRows4(_ gy: UnsafePointer<Float>, _ gyStride: Int,
                             _ s0: UnsafePointer<Float>, _ s1: UnsafePointer<Float>, _ s2: UnsafePointer<Float>,
-                            _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int) {
+                            _ d: UnsafeMutablePointer<Float>, _ dwStride: Int, _ used: Int, _ q0: Int, _ q1: Int,
+                            three: Bool = false) {
     var r0 = Row3(), r1 = Row3(), r2 = Row3(), r3 = Row3()
     var q = q0
     while q < q1 {
@@ -274,9 +260,10 @@ public enum SameConvolution {
       r0.add(loadLanes(g), x0, x1, x2)
       r1.add(loadLanes(g + gyStride), x0, x1, x2)
       r2.add(loadLanes(g + 2 * gyStride), x0, x1, x2)
-      r3.add(loadLanes(g + 3 * gyStride), x0, x1, x2)
+      if !three { r3.add(loadLanes(g + 3 * gyStride), x0, x1, x2) }
       q += lanes
     }
-    addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used); addSums(r3, d + 3 * dwStride, used)
+    addSums(r0, d, used); addSums(r1, d + dwStride, used); addSums(r2, d + 2 * dwStride, used)
+    if !three { addSums(r3, d + 3 * dwStride, used) }
   }
 }
