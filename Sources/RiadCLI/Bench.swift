@@ -131,8 +131,11 @@ struct Bench: ParsableCommand {
     let a = Tensor.rand([n, n], using: &rng), b = Tensor.rand([n, n], using: &rng)
     let gemm = try time { _ = try Tensor.matmul(a, b) }
     print("OpenBLAS core \(ComputeInfo.blasCore); kernels: \(ComputeInfo.kernelISA)")
-    print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, 2 * pow(Double(n), 3) / gemm / 1e9, workerThreads))
-    print("layer            shape (batch \(batch))                 forward ms  GFLOP/s  backward ms  GFLOP/s  path")
+    let peak = 2 * pow(Double(n), 3) / gemm / 1e9
+    print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s (%d threads)", n, n, n, peak, workerThreads))
+    // "% sgemm": a layer's GFLOP/s as a share of that sgemm's, measured in
+    // the same run (Winograd layers count the direct convolution's FLOPs).
+    print("layer            shape (batch \(batch))                 forward ms  GFLOP/s  % sgemm  backward ms  GFLOP/s  % sgemm  path")
     var totalF = 0.0, totalB = 0.0, flopsF = 0.0, flopsAllB = 0.0
     for l in unetLayers() where only.map({ l.name.hasPrefix($0) }) ?? true {
       let image = Tensor.rand([batch, l.cin, l.side, l.side], using: &rng)
@@ -155,7 +158,8 @@ struct Bench: ParsableCommand {
       let path = Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: l.transposed ? 2 : l.stride,
                                                   padding: 1, transposed: l.transposed)
       print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
-            + String(format: "%10.2f %8.1f %12.2f %8.1f  ", tf * 1000, 2 * macs / tf / 1e9, tb * 1000, flopsB / tb / 1e9) + path)
+            + String(format: "%10.2f %8.1f %8.0f %12.2f %8.1f %8.0f  ", tf * 1000, 2 * macs / tf / 1e9, 100 * 2 * macs / tf / 1e9 / peak,
+                     tb * 1000, flopsB / tb / 1e9, 100 * flopsB / tb / 1e9 / peak) + path)
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
                  totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, flopsAllB / totalB / 1e9))

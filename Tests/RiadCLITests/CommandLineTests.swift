@@ -31,17 +31,27 @@ final class CommandLineTests: RiadTestCase {
     XCTAssertTrue(lines.first?.contains("kernels: none") == true, off.stdout)
     let rows = lines.filter { $0.contains("×") && !$0.hasPrefix("sgemm") }
     XCTAssertEqual(rows.map { String($0.prefix(while: { $0 != " " })) }, ["up1.upconv", "up1.conv1", "up1.conv2"], off.stdout)
-    // Each row: forward ms, GFLOP/s, backward ms, GFLOP/s, then the path;
-    // the last line's milliseconds are the rows' sums (to their rounding).
-    let numbers = rows.map { $0.split(separator: " ").suffix(5).dropLast().compactMap { Double($0) } }
-    XCTAssertEqual(numbers.map(\.count), [4, 4, 4], off.stdout)
+    // Each row: forward ms, GFLOP/s, % of sgemm, backward ms, GFLOP/s, % of
+    // sgemm, then the path; the shares are the GFLOP/s against the sgemm
+    // line's; the last line's milliseconds are the rows' sums (to their rounding).
+    let numbers = rows.map { $0.split(separator: " ").suffix(7).dropLast().compactMap { Double($0) } }
+    XCTAssertEqual(numbers.map(\.count), [6, 6, 6], off.stdout)
+    let sgemm = lines.first { $0.hasPrefix("sgemm ") }.flatMap { $0.split(separator: " ").compactMap { Double($0) }.first }
+    XCTAssertNotNil(sgemm, off.stdout)
+    if let sgemm, numbers.allSatisfy({ $0.count == 6 }) {
+      for row in numbers {
+        XCTAssertEqual(row[2], (100 * row[1] / sgemm).rounded(), accuracy: 1 + 0.1 * 100 / sgemm, off.stdout)
+        XCTAssertEqual(row[5], (100 * row[4] / sgemm).rounded(), accuracy: 1 + 0.1 * 100 / sgemm, off.stdout)
+      }
+    }
+    let rowsMs = numbers.map { [$0[0], $0[3]] }
     let total = lines.last ?? ""
     XCTAssertTrue(total.hasPrefix("all conv layers: forward "), off.stdout)
     let totals = total.split(separator: " ").compactMap { Double($0) }
     XCTAssertEqual(totals.count, 2, total)
     if totals.count == 2 {
-      XCTAssertEqual(numbers.map { $0[0] }.reduce(0, +), totals[0], accuracy: 0.05 + 0.01 * 3, off.stdout)
-      XCTAssertEqual(numbers.map { $0[2] }.reduce(0, +), totals[1], accuracy: 0.05 + 0.01 * 3, off.stdout)
+      XCTAssertEqual(rowsMs.map { $0[0] }.reduce(0, +), totals[0], accuracy: 0.05 + 0.01 * 3, off.stdout)
+      XCTAssertEqual(rowsMs.map { $0[1] }.reduce(0, +), totals[1], accuracy: 0.05 + 0.01 * 3, off.stdout)
     }
     // A prefix that names no layer, or --only without --layers: one error, no table.
     let none = try runRiad(["bench", "--layers", "--size", "16", "--base", "2", "--only", "up9"])
