@@ -127,11 +127,11 @@ struct StridedPositionBackend: TransposedConvolutionBackend {
       let layout = SamePlanes(n: nb, h: g.h, w: g.w, kernel: 3)
       let rows = PositionRows(planes: layout, channels: c), list = positions(layout, fine: true, images: nb)
       let pixels = nb * coarseSize
-      withScratch(rows.floats + pixels * o) { scratch in
-        let xr = scratch, gyCompact = xr + rows.floats
-        rows.scatter(fine + first * c * fineSize, into: xr)
+      withScratch(rows.blockedFloats + pixels * o) { scratch in
+        let xr = scratch, gyCompact = xr + rows.blockedFloats
+        rows.scatterBlocks(fine + first * c * fineSize, into: xr)
         compactRows(coarse + first * o * coarseSize, images: nb, channels: o, plane: coarseSize, into: gyCompact)
-        addPositionWeightGradient(xr, cin: c, offsets: forwardOffsets(layout), positions: list, count: pixels,
+        addPositionWeightGradient(xr, blockRows: rows.blockRows, cin: c, offsets: forwardOffsets(layout), positions: list, count: pixels,
                                   gy: gyCompact, out: o, into: gw)
       }
     }

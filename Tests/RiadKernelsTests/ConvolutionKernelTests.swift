@@ -283,7 +283,13 @@ final class ConvolutionKernelTests: RiadTestCase {
     XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "im2col")
     if KernelVariant.avx2.isAvailable {
       kernelVariant = .avx2
-      XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "winograd")
+      // From 256 coarse tiles (2×2 pixels); below, where the channels come
+      // in blocks of 64, the position-major kernels.
+      XCTAssertEqual(path([4, 128, 32, 32], [256, 128, 4, 4], stride: 2), "winograd")
+      XCTAssertEqual(path([4, 256, 16, 16], [256, 128, 4, 4], stride: 2, transposed: true), "winograd")
+      XCTAssertEqual(path([8, 64, 16, 16], [128, 64, 4, 4], stride: 2), "positions")
+      XCTAssertEqual(path([8, 128, 8, 8], [128, 64, 4, 4], stride: 2, transposed: true), "positions")
+      XCTAssertEqual(path([8, 96, 16, 16], [96, 96, 4, 4], stride: 2), "winograd")
       XCTAssertEqual(path([8, 16, 64, 64], [32, 16, 4, 4], stride: 2), "phases")
       XCTAssertEqual(path([8, 16, 64, 64], [16, 16, 3, 3]), "winograd4")
       XCTAssertEqual(path([8, 8, 64, 64], [16, 8, 3, 3]), "planes")
