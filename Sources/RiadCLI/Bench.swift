@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
   @Option(help: "Timed steps.") var steps = 5
   @Option(help: "Untimed warm-up steps.") var warmup = 2
   @OptionGroup var options: GlobalOptions
-  @Flag(help: "Instead: GFLOP/s of sgemm, and the milliseconds and GFLOP/s of every conv layer of the U-Net, forward and backward (a table; backward computes the gradients training needs: the weights' everywhere, the input's except for the first layer, whose input is the image).") var layers = false
+  @Flag(help: "Instead: GFLOP/s of sgemm, and the milliseconds, GFLOP/s and share of that sgemm of every conv layer of the U-Net, forward and backward (a table; backward computes the gradients training needs: the weights' everywhere, the input's except for the first layer, whose input is the image).") var layers = false
   @Option(help: "With --layers: only the layers whose name starts with this (down3, up1.conv2, final).") var only: String?
   @Flag(help: "Instead: the best of --steps forward + backward passes of the U-Net (net(x), backward(mean)); one JSON line.")
   var forwardBackward = false
