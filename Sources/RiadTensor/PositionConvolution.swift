@@ -19,47 +19,47 @@ struct PositionRows {
   let planes: SamePlanes
   let channels: Int
 
-  /// Rows allocated: every position plus the reach of the taps, plus six
-  /// floats so that the weight-gradient kernel may read a short channel block.
-  var floats: Int { (planes.positions + 2 * planes.lead + 1) * channels + positionBlock }
-
-  /// `src[n][channels][h][w]` into rows (zeros between).
-  func scatter(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-    let g = planes, plane = g.h * g.w
-    dst.update(repeating: 0, count: floats)
-    parallelFor(g.n, cost: channels * plane) { i in
-      for y in 0..<g.h {
-        for x in 0..<g.w {
-          let row = dst + (g.lead + (i * g.rowsPerImage + y) * g.wp + x) * channels
-          let from = src + i * channels * plane + y * g.w + x
-          for c in 0..<channels { row[c] = from[c * plane] }
-        }
-      }
-    }
-  }
-}
-
-extension PositionRows {
-  /// Rows in blocks of six channels, for the weight gradient's kernel:
-  /// block b holds channels 6b ..< 6b + 6 of every row, six floats a row
-  /// (the channels past `channels` zero).
+  /// Rows allocated: every position plus the reach of the taps.
+  var floats: Int { blockRows * channels }
+  /// Rows of the banded layout: every position plus the reach of the taps.
   var blockRows: Int { planes.positions + 2 * planes.lead + 1 }
+  /// Floats of the six-channel blocks of `scatterBlocks`.
   var blockedFloats: Int { (channels + positionBlock - 1) / positionBlock * positionBlock * blockRows }
 
-  /// `src[n][channels][h][w]` into six-channel blocks: channel c of row r
-  /// at `dst[(c/6 · blockRows + r)·6 + c%6]`, zeros elsewhere (every one of
-  /// the `blockedFloats` is written). The kernel reads a block's rows 24
-  /// bytes apart instead of `4 · channels` (2 KiB for 512 channels, rows
-  /// that evicted each other from the cache).
+  /// `src[n][channels][h][w]` into rows (zeros between): channel c of row r
+  /// at `dst[r·channels + c]`. Every one of the `floats` is written.
+  func scatter(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+    dst.update(repeating: 0, count: floats)
+    forEachPixel(src) { r, from, plane in
+      let row = dst + r * channels
+      for c in 0..<channels { row[c] = from[c * plane] }
+    }
+  }
+
+  /// `src[n][channels][h][w]` into blocks of six channels, for the weight
+  /// gradient's kernel: channel c of row r at `dst[(c/6 · blockRows + r)·6 + c%6]`,
+  /// zeros elsewhere (the channels past `channels` too; every one of the
+  /// `blockedFloats` is written). The kernel reads a block's rows 24 bytes
+  /// apart instead of `4 · channels` (2 KiB for 512 channels: rows that
+  /// evicted each other from the cache).
   func scatterBlocks(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
-    let g = planes, plane = g.h * g.w, stride = blockRows * positionBlock
+    let stride = blockRows * positionBlock
     dst.update(repeating: 0, count: blockedFloats)
+    forEachPixel(src) { r, from, plane in
+      let row = dst + r * positionBlock
+      for c in 0..<channels { row[c / positionBlock * stride + c % positionBlock] = from[c * plane] }
+    }
+  }
+
+  /// `body(r, from, plane)` for every pixel of `src[n][channels][h][w]`: its
+  /// row r in the banded layout, and its channel 0 in src (channels `plane`
+  /// floats apart). Images go to the threads; each pixel has its own row.
+  private func forEachPixel(_ src: UnsafePointer<Float>, _ body: (Int, UnsafePointer<Float>, Int) -> Void) {
+    let g = planes, plane = g.h * g.w
     parallelFor(g.n, cost: channels * plane) { i in
       for y in 0..<g.h {
         for x in 0..<g.w {
-          let row = dst + (g.lead + (i * g.rowsPerImage + y) * g.wp + x) * positionBlock
-          let from = src + i * channels * plane + y * g.w + x
-          for c in 0..<channels { row[c / positionBlock * stride + c % positionBlock] = from[c * plane] }
+          body(g.lead + (i * g.rowsPerImage + y) * g.wp + x, src + i * channels * plane + y * g.w + x, plane)
         }
       }
     }
