@@ -157,9 +157,10 @@ struct Bench: ParsableCommand {
       let shape = "\(l.cin)→\(l.cout) \(l.transposed ? "T" : "")\(l.kernel)×\(l.kernel)/\(l.stride) at \(l.side)²"
       let path = Tensor.convolutionImplementation(input: x.shape, weight: w.shape, stride: l.transposed ? 2 : l.stride,
                                                   padding: 1, transposed: l.transposed)
+      let gflopsF = 2 * macs / tf / 1e9, gflopsB = flopsB / tb / 1e9
       print(l.name.padding(toLength: 17, withPad: " ", startingAt: 0) + shape.padding(toLength: 38, withPad: " ", startingAt: 0)
-            + String(format: "%10.2f %8.1f %8.0f %12.2f %8.1f %8.0f  ", tf * 1000, 2 * macs / tf / 1e9, 100 * 2 * macs / tf / 1e9 / peak,
-                     tb * 1000, flopsB / tb / 1e9, 100 * flopsB / tb / 1e9 / peak) + path)
+            + String(format: "%10.2f %8.1f %8.0f %12.2f %8.1f %8.0f  ", tf * 1000, gflopsF, 100 * gflopsF / peak,
+                     tb * 1000, gflopsB, 100 * gflopsB / peak) + path)
     }
     print(String(format: "all conv layers: forward %.1f ms (%.1f GFLOP/s), backward %.1f ms (%.1f GFLOP/s)",
                  totalF * 1000, flopsF / totalF / 1e9, totalB * 1000, flopsAllB / totalB / 1e9))

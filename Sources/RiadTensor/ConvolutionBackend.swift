@@ -184,13 +184,12 @@ private func stridedWinograd(_ g: ConvGeometry, n: Int, out o: Int) -> StridedWi
 private func stridedBackend(_ g: ConvGeometry, n: Int, out o: Int) -> (any TransposedConvolutionBackend)? {
   let positions = convolutionPolicy == .planes ? nil : StridedPositionBackend(g, n: n, out: o)
   if convolutionPolicy == .positions, let positions { return positions }
-  let coarse = g.ho * g.wo
-  if convolutionPolicy == .automatic, let positions, coarse <= 256, n * coarse * o >= 128 * 128 { return positions }
+  if convolutionPolicy == .automatic, let positions, positions.smallGrid { return positions }
   if let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: g.kh, stride: g.stride, pad: g.pad),
      convolutionPolicy != .automatic || phases.planes.waste <= 1.2 {
     return PhaseBackend(phases: phases, c: g.c, o: o)
   }
-  guard let positions, n * coarse >= 256 else { return nil }
+  guard let positions, n * positions.coarseSize >= 256 else { return nil }
   return positions
 }
 

@@ -19,10 +19,10 @@ struct PositionRows {
   let planes: SamePlanes
   let channels: Int
 
-  /// Rows allocated: every position plus the reach of the taps.
-  var floats: Int { blockRows * channels }
   /// Rows of the banded layout: every position plus the reach of the taps.
   var blockRows: Int { planes.positions + 2 * planes.lead + 1 }
+  /// Floats of `scatter`'s rows: `blockRows` of `channels` floats.
+  var floats: Int { blockRows * channels }
   /// Floats of the six-channel blocks of `scatterBlocks`.
   var blockedFloats: Int { (channels + positionBlock - 1) / positionBlock * positionBlock * blockRows }
 
@@ -213,7 +213,7 @@ func positionConvolutionBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<F
         gatherRows(rest, stride: c, planes, channels: c, bias: nil, into: gx + first * c * g.h * g.w)
       }
       guard let gw else { return }
-      // gy position-major and compact: row p = (i·h + y)·w + x holds its o channels.
+      // gy position-major and compact, in blocks of 64 channels (`compactRows`).
       let xr = rest, gyCompact = xr + xRows.blockedFloats
       xRows.scatterBlocks(x + first * c * g.h * g.w, into: xr)
       compactRows(gy + first * o * g.h * g.w, images: nb, channels: o, plane: g.h * g.w, into: gyCompact)

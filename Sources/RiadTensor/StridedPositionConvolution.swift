@@ -33,6 +33,11 @@ struct StridedPositionBackend: TransposedConvolutionBackend {
   var fineSize: Int { g.h * g.w }
   var coarseSize: Int { g.ho * g.wo }
 
+  /// Where the automatic policy takes these kernels first: coarse grids of
+  /// at most 16² pixels per image, with 128 · 128 coarse pixels × output
+  /// channels in the batch or more (see `stridedBackend`).
+  var smallGrid: Bool { coarseSize <= 256 && n * coarseSize * o >= 128 * 128 }
+
   /// Every coarse pixel (i, a, b) of `nb` images as a row index of `rows`'
   /// layout: fine pixel (2a, 2b) when `rows` is the fine grid, else (a, b);
   /// padded with copies of the last to the kernels' block of six.

@@ -48,14 +48,14 @@ struct StridedWinogradBackend: TransposedConvolutionBackend {
   /// 16/9, and its transforms read the fine grid four times), and against
   /// the position-major kernels on small grids it loses; against the AVX2
   /// phases it is 5–10 % faster over the U-Net's layers at 256²
-  /// (docs/performance.md). With the AVX2 kernels, below 256 tiles the
-  /// position-major kernels serve what they can (channels in blocks of
-  /// 64): at 64/16/8, 16² → 8² with 64 → 128 channels and 8² → 16² with
+  /// (docs/performance.md). With the AVX2 kernels, below 256 tiles it
+  /// leaves the small grids the position-major kernels take first
+  /// (`StridedPositionBackend.smallGrid`): at 64/16/8, 16² → 8² with 64 → 128 channels and 8² → 16² with
   /// 128 → 64, they took 2.5 ms for forward and backward against 2.6, and
   /// ran the forward of the second at 76 % of sgemm against 55 %.
   var pays: Bool {
     guard min(g.c, o) >= 64, tiles.count >= 128 else { return false }
-    if kernelVariant == .avx2 { return tiles.count >= 256 || StridedPositionBackend(g, n: n, out: o) == nil }
+    if kernelVariant == .avx2 { return tiles.count >= 256 || StridedPositionBackend(g, n: n, out: o)?.smallGrid != true }
     if kernelVariant == nil { return true }
     guard min(g.c, o) >= 256, let phases = PhaseConvolution(n: n, h: g.h, w: g.w, kernel: 4, stride: 2, pad: 1) else {
       return false
